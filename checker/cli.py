@@ -1,0 +1,263 @@
+"""The `kata` command: parse, call, print, exit. Exit codes: 0 pass, 1 fail, 2 setup, 3 locked."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from checker import __version__, render
+from checker.curriculum import Curriculum, Kata, load_curriculum
+from checker.errors import EXIT_FAIL, EXIT_LOCKED, EXIT_PASS, EXIT_SETUP, KataError
+from checker.golden import verify_all
+from checker.paths import repo_root, state_dir
+from checker.progress import (ProgressStore, current_kata, is_unlocked, kata_record,
+                              passed_numbers, record_attempt)
+from checker.runner import CheckResult, run_kata
+
+console = Console(highlight=False)
+errors = Console(stderr=True, highlight=False)
+
+
+def _course() -> tuple[Curriculum, ProgressStore]:
+    curriculum = load_curriculum(repo_root())
+    return curriculum, ProgressStore(state_dir(curriculum.root))
+
+
+def _load_progress(store: ProgressStore) -> dict:
+    progress = store.load()
+    for notice in store.notices:
+        errors.print(f"[yellow]{notice}[/]")
+    store.notices.clear()
+    return progress
+
+
+def _available(curriculum: Curriculum, number: int) -> Kata:
+    kata = curriculum.get(number)
+    if not kata.available:
+        raise KataError(f"Kata {number} ({kata.title}) is not available yet in this version of the "
+                        "course. Run `kata list` to see which katas are ready.")
+    return kata
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kata")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Build GPT-2 from scratch with MAX, one kata at a time, checked against Hugging Face."""
+    if ctx.invoked_subcommand is None:
+        curriculum, store = _course()
+        progress = _load_progress(store)
+        passed = passed_numbers(progress)
+        numbers = [k.number for k in curriculum.available]
+        console.print(render.progress_bar(len(passed & set(numbers)), len(curriculum.katas)))
+        current = current_kata(numbers, passed)
+        if current is None:
+            console.print("Every available kata passes. Well done!")
+        else:
+            kata = curriculum.get(current)
+            console.print(f"Current kata: {current}. {kata.title}  (lesson: {kata.lesson}, "
+                          f"your file: {kata.file})")
+            console.print(f"Next: edit {kata.file}, then run [bold]kata check {current}[/]. "
+                          f"Stuck? [bold]kata hint {current}[/]")
+
+
+@cli.command("list")
+def list_katas() -> None:
+    """Every kata, its status, and your progress."""
+    curriculum, store = _course()
+    render.render_list(console, curriculum, _load_progress(store))
+
+
+@cli.command()
+@click.argument("number", type=int)
+def hint(number: int) -> None:
+    """Show the next hint for kata NUMBER (a stronger one each time)."""
+    curriculum, store = _course()
+    kata = _available(curriculum, number)
+    with store.update() as progress:
+        record = kata_record(progress, number)
+        level = min(record["hints_shown"], len(kata.hints) - 1)
+        record["hints_shown"] = level + 1
+    console.print(f"Hint {level + 1} of {len(kata.hints)} for kata {number} ({kata.title}):")
+    console.print(f"  {kata.hints[level]}")
+    if level + 1 < len(kata.hints):
+        console.print(f"(run `kata hint {number}` again for a stronger hint)", style="dim")
+
+
+@cli.command()
+@click.argument("number", type=int, required=False)
+@click.option("--all", "check_all", is_flag=True, help="Check every available kata in order.")
+@click.option("--force", is_flag=True, help="Check even if the kata is still locked.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def check(number: int | None, check_all: bool, force: bool, as_json: bool) -> None:
+    """Check kata NUMBER (default: the current kata) against GPT-2's golden tensors."""
+    curriculum, store = _course()
+    progress = _load_progress(store)
+    if check_all:
+        if number is not None:
+            raise click.UsageError("Give a kata number or --all, not both.")
+        katas = list(curriculum.available)
+    else:
+        if number is None:
+            number = current_kata([k.number for k in curriculum.available], passed_numbers(progress))
+            if number is None:
+                console.print("Every available kata passes. Use `kata check N` to re-check one, "
+                              "or `kata check --all`.")
+                return
+        katas = [_available(curriculum, number)]
+    results = []
+    for kata in katas:
+        results.append(_check_one(curriculum, store, kata, force, as_json))
+    if as_json:
+        data = [render.result_json(r) for r in results]
+        render.print_json(data if check_all else data[0])
+    sys.exit(_exit_code(results))
+
+
+def _exit_code(results: list[CheckResult]) -> int:
+    statuses = {r.status for r in results}
+    if statuses <= {"pass"}:
+        return EXIT_PASS
+    if statuses <= {"pass", "locked"}:
+        return EXIT_LOCKED
+    return EXIT_FAIL
+
+
+def _check_one(curriculum: Curriculum, store: ProgressStore, kata: Kata, force: bool,
+               quiet: bool) -> CheckResult:
+    passed = passed_numbers(store.load())
+    if not force and not is_unlocked(kata.number, passed):
+        result = CheckResult(kata.number, kata.slug, "locked",
+                             f"Kata {kata.number} is locked: pass kata {kata.number - 1} first "
+                             f"(`kata check {kata.number - 1}`), or use --force to check it anyway.")
+        if not quiet:
+            console.print(f"[dim]Kata {kata.number}: {kata.title} — locked.[/] {result.message}")
+        return result
+    problems = verify_all(curriculum.root / "fixtures", kata.fixtures)
+    if problems:
+        raise KataError("\n".join(problems))
+    result = _run_with_status(curriculum, kata, quiet)
+    with store.update() as progress:
+        first_pass = record_attempt(progress, kata.number, result.status, result.sha256)
+    if not quiet:
+        render.render_result(console, result, kata)
+        _after(curriculum, kata, result, first_pass)
+    return result
+
+
+def _run_with_status(curriculum: Curriculum, kata: Kata, quiet: bool) -> CheckResult:
+    if quiet or not console.is_terminal:
+        say = (lambda kind, text: errors.print(f"  {text}", style="dim")) if not quiet else None
+        if not quiet:
+            console.print(f"Checking kata {kata.number}: {kata.title} ...")
+        return run_kata(curriculum, kata, on_event=say)
+    with console.status(f"Checking kata {kata.number}: {kata.title} ...") as status:
+        def say(kind: str, text: str) -> None:
+            console.print(f"  {text}", style="dim")
+            if kind == "cold":
+                status.update(f"Checking kata {kata.number} (MAX is compiling kernels, once) ...")
+        return run_kata(curriculum, kata, on_event=say)
+
+
+def _after(curriculum: Curriculum, kata: Kata, result: CheckResult, first_pass: bool) -> None:
+    if not result.passed:
+        console.print(f"Fix {kata.file} and run `kata check {kata.number}` again. "
+                      f"Stuck? `kata hint {kata.number}`.")
+        return
+    following = [k for k in curriculum.katas if k.number == kata.number + 1]
+    if not following:
+        console.print("[bold green]That was the last kata: your GPT-2 is complete![/]")
+    elif first_pass:
+        nxt = following[0]
+        console.print(f"[bold green]Kata {nxt.number} unlocked: {nxt.title}.[/] Read {nxt.lesson}, "
+                      f"then run `kata check {nxt.number}`." if nxt.available else
+                      f"[green]Kata {nxt.number} ({nxt.title}) is next, once it is released.[/]")
+
+
+@cli.group()
+def dev() -> None:
+    """Maintainer commands: rebuild fixtures, verify the course."""
+
+
+@dev.command()
+@click.option("--model", "model_path", default=None,
+              help="A GPT-2 checkpoint folder in the Hugging Face layout (default: the seeded tiny model).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where to write (default: the course's fixtures/).")
+def fixtures(model_path: str | None, out_dir: Path | None) -> None:
+    """Rebuild the golden fixtures from Hugging Face's GPT-2 (needs the maintainer extra)."""
+    try:
+        from checker import fixtures as builder
+    except ImportError as exc:  # pragma: no cover - torch/transformers are maintainer-only
+        raise KataError(f"Building fixtures needs the maintainer tools ({exc.name} is missing): "
+                        "pip install -e \".[maintainer]\"") from None
+    curriculum = load_curriculum(repo_root())
+    out = out_dir or curriculum.root / "fixtures"
+    console.print(f"Building fixtures in {out} ...")
+    try:
+        builder.build(out, model_path=model_path, echo=console.print)
+    except ImportError as exc:
+        raise KataError(f"Building fixtures needs the maintainer tools ({exc.name} is missing): "
+                        "pip install -e \".[maintainer]\"") from None
+    except OSError as exc:
+        raise KataError(f"Cannot build fixtures: {exc}") from None
+    console.print("Done; manifest.json records the sha256 of every file.")
+
+
+@dev.command()
+@click.argument("numbers", type=int, nargs=-1)
+def verify(numbers: tuple[int, ...]) -> None:
+    """Each kata's skeleton fails, its reference solution passes, its fixtures verify."""
+    from checker.verify import verify_katas
+
+    curriculum = load_curriculum(repo_root())
+    katas = [_available(curriculum, n) for n in numbers] if numbers else list(curriculum.available)
+    ok = verify_katas(curriculum, katas, console)
+    sys.exit(EXIT_PASS if ok else EXIT_FAIL)
+
+
+@cli.command()
+def setup() -> None:
+    """Compile MAX's kernels for this machine ahead of time (once; about 10 minutes on 2 cores)."""
+    from checker.warmup import warm
+
+    sys.exit(warm(console))
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_SETUP)
+    except click.exceptions.Abort:
+        errors.print("Stopped.")
+        sys.exit(130)
+    except KataError as exc:
+        errors.print(str(exc), style="red", markup=False)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        errors.print("Stopped (Ctrl-C). Nothing was recorded for the interrupted check.")
+        sys.exit(130)
+    except Exception:  # noqa: BLE001 - a bug of ours: keep the details, show a short message
+        log = _save_crash()
+        errors.print(f"The checker itself failed (a bug, not your code). Details: {log}. "
+                     "Please report it to your instructor or the course repository.", style="red")
+        sys.exit(EXIT_SETUP)
+
+
+def _save_crash() -> str:
+    try:
+        folder = state_dir(repo_root())
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "last-crash.txt"
+        path.write_text(traceback.format_exc(), encoding="utf-8")
+        return str(path)
+    except OSError:
+        return traceback.format_exc(limit=-1).strip().splitlines()[-1]

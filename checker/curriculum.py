@@ -1,0 +1,189 @@
+"""curriculum.yaml -> validated Kata records. Every problem is one message naming the entry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from checker.errors import CurriculumError
+
+REQUIRED = {
+    "number": int,
+    "slug": str,
+    "title": str,
+    "file": str,
+    "lesson": str,
+    "tests": str,
+    "solution": str,
+    "fixtures": list,
+    "hints": list,
+    "time_limit_s": (int, float),
+}
+OPTIONAL = {"available": bool, "uses_max": bool}
+
+
+@dataclass(frozen=True)
+class Kata:
+    number: int
+    slug: str
+    title: str
+    file: str
+    lesson: str
+    tests: str
+    solution: str
+    fixtures: tuple[str, ...]
+    hints: tuple[str, ...]
+    time_limit_s: float
+    available: bool = True
+    uses_max: bool = True
+
+    @property
+    def module(self) -> str:
+        """The import name later katas use for the learner's file, e.g. katas.step_07."""
+        return "katas." + Path(self.file).stem
+
+
+@dataclass(frozen=True)
+class Curriculum:
+    root: Path
+    course: str
+    katas: tuple[Kata, ...]
+
+    def get(self, number: int) -> Kata:
+        for kata in self.katas:
+            if kata.number == number:
+                return kata
+        raise CurriculumError(
+            f"There is no kata {number}: this course has katas 1 to {len(self.katas)}. "
+            "Run `kata list` to see them."
+        )
+
+    @property
+    def available(self) -> tuple[Kata, ...]:
+        return tuple(k for k in self.katas if k.available)
+
+
+def _entry_lines(text: str) -> list[int]:
+    """1-based line of each entry under `katas:`, so messages can point at the file."""
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return []
+    if not isinstance(node, yaml.MappingNode):
+        return []
+    for key, value in node.value:
+        if key.value == "katas" and isinstance(value, yaml.SequenceNode):
+            return [item.start_mark.line + 1 for item in value.value]
+    return []
+
+
+def load_curriculum(root: Path) -> Curriculum:
+    path = root / "curriculum.yaml"
+    where = "curriculum.yaml"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CurriculumError(
+            f"No curriculum.yaml in {root}. Run kata from the course folder (the one with "
+            "curriculum.yaml), or set KATA_ROOT to it."
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CurriculumError(f"Cannot read {path}: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise CurriculumError(f"{where} is not valid YAML{line}: {problem}.") from None
+    if not isinstance(data, dict) or not isinstance(data.get("katas"), list) or not data["katas"]:
+        raise CurriculumError(
+            f"{where} must be a mapping with a non-empty list under `katas:` "
+            "(see the comment at the top of the file in the course repository)."
+        )
+    lines = _entry_lines(text)
+    katas = []
+    for index, entry in enumerate(data["katas"]):
+        line = lines[index] if index < len(lines) else None
+        label = f"{where} entry {index + 1}" + (f" (line {line})" if line else "")
+        katas.append(_parse_entry(entry, label, root))
+    _check_order(katas, where)
+    course = data.get("course", "GPT-2 from scratch with MAX")
+    return Curriculum(root=root, course=str(course), katas=tuple(katas))
+
+
+def _parse_entry(entry: object, label: str, root: Path) -> Kata:
+    if not isinstance(entry, dict):
+        raise CurriculumError(f"{label} must be a mapping of fields, not {type(entry).__name__}.")
+    if isinstance(entry.get("number"), int):
+        label += f", kata {entry['number']}"
+    unknown = set(entry) - set(REQUIRED) - set(OPTIONAL)
+    if unknown:
+        raise CurriculumError(f"{label} has unknown field(s): {', '.join(sorted(unknown))}.")
+    for field, kind in {**REQUIRED, **OPTIONAL}.items():
+        if field not in entry:
+            if field in REQUIRED:
+                raise CurriculumError(f"{label} is missing the field `{field}`.")
+            continue
+        value = entry[field]
+        if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
+            raise CurriculumError(
+                f"{label}: `{field}` must be {_kind_name(kind)}, not {value!r}."
+            )
+    if entry["time_limit_s"] <= 0:
+        raise CurriculumError(f"{label}: `time_limit_s` must be positive.")
+    for field in ("hints", "fixtures"):
+        if not all(isinstance(item, str) and item.strip() for item in entry[field]):
+            raise CurriculumError(f"{label}: every item of `{field}` must be a non-empty string.")
+    if not entry["hints"]:
+        raise CurriculumError(f"{label}: give at least one hint.")
+    kata = Kata(
+        number=entry["number"],
+        slug=entry["slug"],
+        title=entry["title"],
+        file=entry["file"],
+        lesson=entry["lesson"],
+        tests=entry["tests"],
+        solution=entry["solution"],
+        fixtures=tuple(entry["fixtures"]),
+        hints=tuple(entry["hints"]),
+        time_limit_s=float(entry["time_limit_s"]),
+        available=entry.get("available", True),
+        uses_max=entry.get("uses_max", True),
+    )
+    if kata.available:
+        for field in ("file", "lesson", "tests", "solution"):
+            if not (root / getattr(kata, field)).is_file():
+                raise CurriculumError(
+                    f"{label}: `{field}` names {getattr(kata, field)}, which does not exist."
+                )
+    return kata
+
+
+def _kind_name(kind: object) -> str:
+    names = {int: "a whole number", str: "text", list: "a list", bool: "true or false"}
+    if isinstance(kind, tuple):
+        return "a number"
+    return names.get(kind, str(kind))
+
+
+def _check_order(katas: list[Kata], where: str) -> None:
+    seen: dict[int, int] = {}
+    slugs: set[str] = set()
+    for position, kata in enumerate(katas, start=1):
+        if kata.number in seen:
+            raise CurriculumError(
+                f"{where}: kata number {kata.number} appears twice "
+                f"(entries {seen[kata.number]} and {position})."
+            )
+        seen[kata.number] = position
+        if kata.slug in slugs:
+            raise CurriculumError(f"{where}: the slug `{kata.slug}` appears twice.")
+        slugs.add(kata.slug)
+        if kata.number != position:
+            raise CurriculumError(
+                f"{where}: entry {position} is kata {kata.number}; katas must be numbered "
+                "1, 2, 3, ... in order."
+            )

@@ -1,0 +1,53 @@
+"""Compares a learner's tensor with a golden one and says, in words, what differs and where."""
+
+from __future__ import annotations
+
+import numpy as np
+
+# float32 GPT-2 components in MAX match transformers to ~6e-6 (measured); an erf GELU is off by
+# ~2e-3 and layer norm with n-1 in the variance by ~3e-2. The default tolerance sits between.
+ATOL = 1e-4
+RTOL = 1e-4
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.6g}"
+
+
+def _shape(shape) -> str:
+    return "(" + ", ".join(str(int(d)) for d in shape) + ")"
+
+
+def compare(what: str, actual, expected: np.ndarray, atol: float = ATOL, rtol: float = RTOL,
+            show: int = 3) -> str | None:
+    """None when `actual` matches `expected` within atol + rtol * |expected|; else a message."""
+    actual = np.asarray(actual)
+    expected = np.asarray(expected)
+    if actual.shape != expected.shape:
+        return (f"{what}: expected shape {_shape(expected.shape)}, got {_shape(actual.shape)}.")
+    if expected.dtype.kind == "f" and actual.dtype.kind not in "f":
+        return f"{what}: expected floating-point values ({expected.dtype}), got {actual.dtype}."
+    if expected.dtype.kind in "iub" and actual.dtype.kind != expected.dtype.kind:
+        if not np.array_equal(actual, expected):
+            return f"{what}: expected {expected.dtype} values, got {actual.dtype}."
+    a = actual.astype(np.float64)
+    e = expected.astype(np.float64)
+    nonfinite = ~np.isfinite(a) & np.isfinite(e)
+    if nonfinite.any():
+        where = tuple(int(i) for i in np.argwhere(nonfinite)[0])
+        return (f"{what}: {int(nonfinite.sum())} of {a.size} values are NaN or infinite "
+                f"(first at {where}: got {_fmt(a[where])}, expected {_fmt(e[where])}).")
+    both_inf = np.isinf(a) & np.isinf(e) & (np.sign(a) == np.sign(e))
+    diff = np.where(both_inf, 0.0, np.abs(a - e))
+    diff = np.nan_to_num(diff, nan=np.inf)
+    bad = diff > atol + rtol * np.abs(np.where(np.isfinite(e), e, 0.0))
+    if not bad.any():
+        return None
+    positions = [tuple(int(i) for i in p) for p in np.argwhere(bad)[:show]]
+    worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(np.where(bad, diff, -1))), diff.shape))
+    rel = diff[worst] / max(abs(e[worst]), 1e-12)
+    samples = "; ".join(f"at {p}: expected {_fmt(e[p])}, got {_fmt(a[p])}" for p in positions)
+    return (
+        f"{what}: {int(bad.sum())} of {a.size} values differ (tolerance {atol:g} + {rtol:g}*|expected|). "
+        f"Largest error {_fmt(diff[worst])} (relative {_fmt(rel)}) at {worst}. First: {samples}."
+    )

@@ -1,0 +1,24 @@
+"""Errors the checker shows to a person: each carries its own message and exit code."""
+
+EXIT_PASS = 0
+EXIT_FAIL = 1
+EXIT_SETUP = 2
+EXIT_LOCKED = 3
+
+
+class KataError(Exception):
+    """A problem the learner or instructor must fix; the message says how. Never a traceback."""
+
+    exit_code = EXIT_SETUP
+
+
+class CurriculumError(KataError):
+    pass
+
+
+class FixtureError(KataError):
+    pass
+
+
+class ProgressError(KataError):
+    pass

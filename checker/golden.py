@@ -1,0 +1,76 @@
+"""Reads fixtures/: verifies each file against manifest.json's sha256 before anyone uses it."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from checker.errors import FixtureError
+
+RESTORE = (
+    "Restore the course's fixtures with `git checkout -- fixtures/` "
+    "(maintainers rebuild them with `kata dev fixtures`)."
+)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=None)
+def manifest(fixtures_dir: Path) -> dict:
+    path = fixtures_dir / "manifest.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FixtureError(f"The fixtures manifest {path} is missing. {RESTORE}") from None
+    except (OSError, ValueError) as exc:
+        raise FixtureError(f"The fixtures manifest {path} cannot be read ({exc}). {RESTORE}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
+        raise FixtureError(f"The fixtures manifest {path} is not a manifest. {RESTORE}")
+    return data
+
+
+def verify(fixtures_dir: Path, name: str) -> Path:
+    """The path of fixture `name`, after checking that it is exactly the file the manifest names."""
+    entry = manifest(fixtures_dir)["files"].get(name)
+    path = fixtures_dir / name
+    if entry is None:
+        raise FixtureError(f"fixtures/{name} is not listed in fixtures/manifest.json. {RESTORE}")
+    if not path.is_file():
+        raise FixtureError(f"The golden file fixtures/{name} is missing. {RESTORE}")
+    if _sha256(path) != entry.get("sha256"):
+        raise FixtureError(
+            f"The golden file fixtures/{name} has been altered or is damaged "
+            f"(its sha256 does not match fixtures/manifest.json). {RESTORE}"
+        )
+    return path
+
+
+def verify_all(fixtures_dir: Path, names) -> list[str]:
+    """Problems with the given fixtures, one message each (empty when all verify)."""
+    problems = []
+    for name in names:
+        try:
+            verify(fixtures_dir, name)
+        except FixtureError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+@functools.lru_cache(maxsize=None)
+def load(fixtures_dir: Path, name: str):
+    """A verified fixture: a dict of numpy arrays (.npz) or the decoded JSON (.json)."""
+    path = verify(fixtures_dir, name)
+    if name.endswith(".json"):
+        return json.loads(path.read_text(encoding="utf-8"))
+    with np.load(path, allow_pickle=False) as data:
+        return {key: data[key] for key in data.files}

@@ -1,0 +1,59 @@
+"""Kata 2: the causal mask lets each query see exactly the keys Hugging Face's GPT-2 lets it see."""
+
+import numpy as np
+import pytest
+
+from checker.testkit import as_numpy, expect, expect_close, fixture
+
+# (sequence_length, num_tokens) pairs whose visibility pattern was captured from GPT-2 itself.
+CASES = [(1, 0), (5, 0), (8, 0), (4, 3)]
+# Any value this negative removes a key after softmax in float32 (-inf, -1e9, finfo.min...).
+BLOCKED_AT_MOST = -1e4
+
+
+def _mask(learner, seq, past):
+    from max.driver import CPU
+    from max.dtype import DType
+
+    return as_numpy(learner.causal_mask(seq, past, dtype=DType.float32, device=CPU()),
+                    f"causal_mask({seq}, {past})")
+
+
+def _where(positions) -> str:
+    shown = ", ".join(f"[{i}, {j}]" for i, j in positions[:4])
+    more = f" and {len(positions) - 4} more" if len(positions) > 4 else ""
+    return shown + more
+
+
+@pytest.mark.parametrize("seq,past", CASES, ids=[f"seq{s}_past{p}" for s, p in CASES])
+def test_visibility_matches_gpt2(learner, seq, past):
+    allowed = fixture("golden/step_02.npz")[f"allowed_{seq}_{past}"]
+    mask = _mask(learner, seq, past)
+    if mask is None:
+        return
+    if not expect(mask.shape == allowed.shape,
+                  f"causal_mask({seq}, {past}) has shape {mask.shape}; expected {allowed.shape} "
+                  "(rows: queries, columns: the num_tokens earlier keys plus this sequence)."):
+        return
+    expect(mask.dtype == np.float32, f"causal_mask returned {mask.dtype}; use the dtype argument.")
+    leaked = [tuple(map(int, p)) for p in np.argwhere(~allowed & ~(mask <= BLOCKED_AT_MOST))]
+    hidden = [tuple(map(int, p)) for p in np.argwhere(allowed & ~(np.abs(mask) <= 1e-6))]
+    expect(not leaked, f"causal_mask({seq}, {past}) lets queries see future keys at {_where(leaked)} "
+                       "[query, key]: those entries must be -inf." +
+           (" Your mask looks transposed: the future is above the diagonal (key > query)."
+            if hidden and leaked else ""))
+    expect(not hidden, f"causal_mask({seq}, {past}) hides keys a query may see at {_where(hidden)} "
+                       "[query, key]: those entries must be 0.")
+
+
+def test_softmax_of_masked_scores(learner):
+    """Added to attention scores, the mask gives exactly GPT-2's attention probabilities."""
+    data = fixture("golden/step_02.npz")
+    mask = _mask(learner, 5, 0)
+    if mask is None or mask.shape != (5, 5):
+        return
+    scores = data["scores"].astype(np.float64) + mask.astype(np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        shifted = np.exp(scores - scores.max(axis=-1, keepdims=True))
+        probs = shifted / shifted.sum(axis=-1, keepdims=True)
+    expect_close("softmax(scores + mask)", probs.astype(np.float32), data["probs"])

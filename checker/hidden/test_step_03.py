@@ -1,0 +1,73 @@
+"""Kata 3: LayerNorm matches Hugging Face GPT-2's ln_1 on real embedded text."""
+
+import numpy as np
+
+from checker.testkit import as_numpy, expect, expect_close, fixture, tensor
+
+
+def _golden():
+    return fixture("golden/step_03.npz")
+
+
+def _build(learner, dim, eps):
+    try:
+        return learner.LayerNorm(dim, eps=eps)
+    except TypeError as exc:
+        expect(False, f"LayerNorm({dim}, eps={eps}) failed: {exc}. Keep the signature "
+                      "LayerNorm(dim, *, eps=1e-5).")
+        return None
+
+
+def _parameters(module) -> dict:
+    try:
+        return {name: np.asarray(p.to_numpy()) for name, p in module.parameters}
+    except Exception:  # noqa: BLE001 - a learner module may not be a Module at all
+        return {}
+
+
+def test_parameters(learner):
+    g = _golden()
+    dim = g["x"].shape[-1]
+    norm = _build(learner, dim, float(g["eps"]))
+    if norm is None:
+        return
+    params = _parameters(norm)
+    for name, start in (("weight", 1.0), ("bias", 0.0)):
+        if not expect(name in params, f"LayerNorm has no parameter named `{name}` (found: "
+                                      f"{', '.join(params) or 'none'}). GPT-2's ln weights "
+                                      "load into `weight` and `bias` by name."):
+            continue
+        expect(params[name].shape == (dim,),
+               f"LayerNorm.{name} has shape {params[name].shape}; expected ({dim},).")
+        expect(params[name].shape == (dim,) and np.allclose(params[name], start),
+               f"LayerNorm.{name} should start at all {start:g}s (as in Hugging Face).")
+
+
+def test_fresh_layer_norm(learner):
+    """With its starting weight and bias, LayerNorm only normalizes."""
+    g = _golden()
+    norm = _build(learner, g["x"].shape[-1], float(g["eps"]))
+    if norm is not None:
+        out = as_numpy(norm(tensor(g["x"])), "LayerNorm(x) before loading weights")
+        expect_close("LayerNorm(x) before loading weights", out, g["out_default"])
+
+
+def test_matches_gpt2_ln_1(learner):
+    """GPT-2's own ln_1 weight and bias, loaded by name, on embedded text."""
+    g = _golden()
+    norm = _build(learner, g["x"].shape[-1], float(g["eps"]))
+    if norm is None:
+        return
+    try:
+        norm.load_state_dict({"weight": tensor(g["weight"]), "bias": tensor(g["bias"])})
+    except Exception as exc:  # noqa: BLE001
+        expect(False, f"Loading GPT-2's ln_1.weight and ln_1.bias into your LayerNorm failed: "
+                      f"{type(exc).__name__}: {exc}")
+        return
+    out = as_numpy(norm(tensor(g["x"])), "LayerNorm(x) with GPT-2's weights")
+    if out is None:
+        return
+    tokens = g["x"].shape[1] - 1
+    expect_close("LayerNorm(x) on the sentence's tokens", out[:, :tokens], g["out"][:, :tokens])
+    expect_close("LayerNorm(x) on a near-constant vector (where epsilon matters)",
+                 out[:, tokens:], g["out"][:, tokens:])

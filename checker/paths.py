@@ -1,0 +1,25 @@
+"""Where things live: the repository root that holds curriculum.yaml, and the state folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+
+def repo_root() -> Path:
+    """The course folder: $KATA_ROOT, else the nearest folder above the cwd with curriculum.yaml,
+    else the folder this checker was installed from (editable install)."""
+    env = os.environ.get("KATA_ROOT")
+    if env:
+        return Path(env).resolve()
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "curriculum.yaml").is_file():
+            return folder
+    return PACKAGE_ROOT
+
+
+def state_dir(root: Path) -> Path:
+    return root / ".kata"

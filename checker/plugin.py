@@ -1,0 +1,146 @@
+"""The pytest plugin inside a check's child process.
+
+It applies the SIGINT speed fix before anything imports MAX, pins MAX to the CPU in float32,
+records one result per hidden test, and at the very end writes the result file the parent reads.
+No result file (a crash, os._exit, a kill) means "error" to the parent, never "pass".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from checker import sigint
+
+sigint.install()  # first thing: the plugin is loaded before any test module imports MAX
+
+_RESULTS: list[dict] = []
+_MESSAGES: dict[str, list[str]] = {}
+_CURRENT: list[str] = []
+_DEFAULTS = contextlib.ExitStack()
+OUTPUT_LIMIT = 500
+
+
+def record_message(message: str) -> None:
+    """Called by checker.testkit.expect for a failed check in the running test."""
+    if _CURRENT:
+        _MESSAGES.setdefault(_CURRENT[-1], []).append(message)
+
+
+def _use_cpu_float32() -> None:
+    if os.environ.get("KATA_USES_MAX") != "1":
+        return
+    status_dir = os.environ.get("KATA_STATUS_DIR")
+    if status_dir:
+        with contextlib.suppress(Exception):
+            from max._interpreter_ops.gc_compile import provisioned
+
+            if not provisioned():
+                Path(status_dir, "cold").write_text("MAX kernels not compiled yet")
+    if os.environ.get("KATA_DEVICE", "cpu") == "cpu":
+        from max.driver import CPU
+        from max.dtype import DType
+        from max.experimental.tensor import default_device, default_dtype
+
+        _DEFAULTS.enter_context(default_device(CPU()))
+        _DEFAULTS.enter_context(default_dtype(DType.float32))
+
+
+def pytest_configure(config):
+    _use_cpu_float32()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    _CURRENT.append(item.nodeid)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    if call.excinfo is not None:
+        outcome.get_result()._kata_error = _explain(call.excinfo.value)
+
+
+def _explain(exc: BaseException) -> str | None:
+    """A learner-readable sentence for an exception that ended a hidden test."""
+    from checker.learner_import import LearnerImportError, describe_exception, kata_files
+
+    if isinstance(exc, LearnerImportError):
+        return str(exc)
+    if isinstance(exc, pytest.fail.Exception):
+        return str(exc.msg)
+    if isinstance(exc, (AssertionError, pytest.skip.Exception)):
+        return None
+    files = kata_files() | {str(Path(os.environ.get("KATA_FILE", "")).resolve())}
+    root = Path(os.environ.get("KATA_ROOT", ".")).resolve()
+    return "Your code raised " + describe_exception(exc, files, root)
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        _record(report)
+
+
+def _record(report) -> None:
+    name = report.nodeid.split("::")[-1]
+    if report.skipped:
+        status = "skip"
+    else:
+        status = "pass" if report.passed else "fail"
+    lines = list(_MESSAGES.get(report.nodeid, []))
+    item_error = getattr(report, "_kata_error", None)
+    if status == "fail" and not lines:
+        lines.append(item_error or _short(report.longreprtext))
+    output = (report.capstdout or "") + (report.capstderr or "")
+    _RESULTS.append({
+        "name": name,
+        "status": status,
+        "message": "\n".join(lines) if status == "fail" else None,
+        "output": output[:OUTPUT_LIMIT] if output else None,
+        "duration_s": round(report.duration, 3),
+    })
+
+
+def _short(text: str) -> str:
+    """The last meaningful line of an unexpected failure (our frames are not the learner's)."""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("E ")]
+    return (errors[-1][1:].strip() if errors else (lines[-1] if lines else "failed")).strip()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    yield
+    if _CURRENT:
+        _CURRENT.pop()
+
+
+def pytest_collectreport(report):
+    if report.failed:
+        _RESULTS.append({"name": "collecting the hidden tests", "status": "error",
+                         "message": _short(report.longreprtext), "output": None, "duration_s": 0})
+
+
+def pytest_sessionfinish(session, exitstatus):
+    path = os.environ.get("KATA_RESULT_FILE")
+    if not path:
+        return
+    payload = {
+        "token": os.environ.get("KATA_TOKEN"),
+        "collected": session.testscollected,
+        "exitstatus": int(exitstatus),
+        "tests": _RESULTS,
+        "finished_at": time.time(),
+    }
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as out:
+        json.dump(payload, out)
+    os.replace(tmp, path)
+    sys.stdout.flush()

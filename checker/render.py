@@ -1,0 +1,91 @@
+"""Terminal and JSON output of check results and of the learner's progress."""
+
+from __future__ import annotations
+
+import json
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from checker import __version__
+from checker.curriculum import Curriculum, Kata
+from checker.progress import is_unlocked, passed_numbers
+from checker.runner import CheckResult
+
+STATUS_STYLE = {"pass": "green", "fail": "red", "error": "red", "timeout": "yellow",
+                "locked": "dim", "skip": "dim"}
+MARK = {"pass": "✓", "fail": "✗", "error": "✗", "timeout": "⏱", "skip": "-"}
+
+
+def progress_bar(done: int, total: int, width: int = 24) -> str:
+    filled = round(width * done / total) if total else 0
+    head = ">" if 0 < filled < width else ""
+    bar = "#" * filled + head + "-" * (width - filled - len(head))
+    percent = round(100 * done / total) if total else 0
+    return f"[{bar}] {done}/{total} ({percent}%)"
+
+
+def kata_state(kata: Kata, progress: dict, passed: set[int]) -> str:
+    if not kata.available:
+        return "coming soon"
+    if kata.number in passed:
+        return "passed"
+    if not is_unlocked(kata.number, passed):
+        return "locked"
+    record = progress["katas"].get(str(kata.number))
+    return "in progress" if record and record.get("attempts") else "ready"
+
+
+def render_list(console: Console, curriculum: Curriculum, progress: dict) -> None:
+    passed = passed_numbers(progress)
+    table = Table(title=curriculum.course, title_justify="left", show_edge=False)
+    for column in ("#", "kata", "status", "attempts", "hints"):
+        table.add_column(column)
+    styles = {"passed": "green", "locked": "dim", "coming soon": "dim", "in progress": "yellow",
+              "ready": "cyan"}
+    for kata in curriculum.katas:
+        state = kata_state(kata, progress, passed)
+        record = progress["katas"].get(str(kata.number), {})
+        table.add_row(str(kata.number), escape(kata.title), f"[{styles[state]}]{state}[/]",
+                      str(record.get("attempts", 0) or ""), str(record.get("hints_shown", 0) or ""))
+    console.print(table)
+    done = len(passed & {k.number for k in curriculum.katas})
+    console.print(progress_bar(done, len(curriculum.katas)))
+
+
+def render_result(console: Console, result: CheckResult, kata: Kata) -> None:
+    style = STATUS_STYLE.get(result.status, "red")
+    console.print(f"\n[bold]Kata {kata.number}: {escape(kata.title)}[/] — "
+                  f"[bold {style}]{result.status.upper()}[/] ({result.duration_s:.1f} s)")
+    seen_messages: set[str] = set()
+    for test in result.tests:
+        mark = MARK.get(test["status"], "?")
+        tstyle = STATUS_STYLE.get(test["status"], "red")
+        console.print(f"  [{tstyle}]{mark}[/] {escape(test['name'])}")
+        message = test.get("message")
+        if message and message not in seen_messages:
+            seen_messages.add(message)
+            for line in message.splitlines():
+                console.print(f"      {escape(line)}", highlight=False)
+        elif message:
+            console.print("      (same problem as above)", style="dim")
+    if result.message and (result.status != "fail" or not result.tests):
+        console.print(escape(result.message), highlight=False)
+
+
+def result_json(result: CheckResult) -> dict:
+    return {
+        "kata": result.kata,
+        "slug": result.slug,
+        "status": result.status,
+        "message": result.message,
+        "tests": [{"name": t["name"], "status": t["status"], "message": t.get("message"),
+                   "output": t.get("output")} for t in result.tests],
+        "duration_s": result.duration_s,
+        "checker_version": __version__,
+    }
+
+
+def print_json(data) -> None:
+    print(json.dumps(data, indent=2))

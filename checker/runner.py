@@ -1,0 +1,193 @@
+"""Runs one kata's hidden tests in a child process under a time limit and reads its verdict.
+
+The verdict comes only from the result file the child's plugin writes at the very end, checked
+against a fresh random token: a crash, os._exit(0), sys.exit(0) or a kill leaves no valid file
+and is an "error", never a pass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from checker.curriculum import Curriculum, Kata
+
+# Added to a kata's limit when MAX has not compiled its kernels on this machine yet: each new
+# operation family compiles once (measured 20 s to 3 min each on 2 cores).
+COLD_ALLOWANCE_S = 20 * 60
+COMPILED = re.compile(r"compiled (\S+) on the fly in ([\d.]+)s")
+TAIL_CHARS = 1500
+
+
+@dataclass
+class CheckResult:
+    kata: int
+    slug: str
+    status: str  # pass | fail | error | timeout | locked
+    message: str | None = None
+    tests: list[dict] = field(default_factory=list)
+    duration_s: float = 0.0
+    sha256: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "pass"
+
+
+def file_sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL does not block
+        pass
+
+
+def _tail(path: Path) -> str:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - TAIL_CHARS))
+            return handle.read().decode("utf-8", "replace").strip()
+    except OSError:
+        return ""
+
+
+def run_kata(curriculum: Curriculum, kata: Kata, *, learner_file: Path | None = None,
+             deps_dir: Path | None = None, on_event: Callable[[str, str], None] | None = None,
+             time_limit_s: float | None = None) -> CheckResult:
+    """Checks `learner_file` (default: the learner's own file for this kata)."""
+    root = curriculum.root
+    learner_file = (learner_file or root / kata.file).resolve()
+    deps_dir = (deps_dir or (root / kata.file).parent).resolve()
+    limit = time_limit_s or kata.time_limit_s
+    sha = file_sha256(learner_file)
+    started = time.monotonic()
+    if sha is None:
+        return CheckResult(kata.number, kata.slug, "error",
+                           f"{kata.file} is missing. Restore it with `git checkout -- {kata.file}`.")
+    with tempfile.TemporaryDirectory(prefix="kata-check-") as tmp:
+        tmp = Path(tmp)
+        token = secrets.token_hex(16)
+        result_file = tmp / "result.json"
+        log_file = tmp / "output.log"
+        env = dict(os.environ)
+        env.update({
+            "KATA_ROOT": str(root), "KATA_FILE": str(learner_file), "KATA_MODULE": kata.module,
+            "KATA_DEPS_DIR": str(deps_dir), "KATA_RESULT_FILE": str(result_file),
+            "KATA_TOKEN": token, "KATA_STATUS_DIR": str(tmp),
+            "KATA_USES_MAX": "1" if kata.uses_max else "0",
+            "PYTHONPATH": os.pathsep.join([str(root), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+            "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+        })
+        hidden = root / kata.tests
+        command = [sys.executable, "-m", "pytest", str(hidden), "-c", str(hidden.parent / "pytest.ini"),
+                   "--rootdir", str(hidden.parent), "-p", "pytest_check.plugin",
+                   "-p", "checker.plugin", "-q", "--no-header", "-rN", "--tb=short"]
+        with open(log_file, "wb") as log:
+            proc = subprocess.Popen(command, cwd=root, env=env, stdin=subprocess.DEVNULL,
+                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            timed_out = _wait(proc, started + limit, tmp, log_file, on_event)
+        except BaseException:
+            _kill_group(proc)  # Ctrl-C in the checker: leave nothing running behind
+            raise
+        duration = round(time.monotonic() - started, 2)
+        if timed_out:
+            return CheckResult(kata.number, kata.slug, "timeout",
+                               f"Your code did not finish within {limit:g} seconds and was stopped. "
+                               "Is there an infinite loop, or a loop that never reaches its end?",
+                               duration_s=duration, sha256=sha)
+        verdict = _read_verdict(result_file, token, proc.returncode, log_file)
+        verdict.kata, verdict.slug = kata.number, kata.slug
+        verdict.duration_s, verdict.sha256 = duration, sha
+        return verdict
+
+
+def _wait(proc, deadline, status_dir: Path, log_file: Path, on_event) -> bool:
+    """Waits for the child; True if it had to be killed for running past its deadline."""
+    read_upto = 0
+    cold_seen = False
+    while proc.poll() is None:
+        if not cold_seen and (status_dir / "cold").exists():
+            cold_seen = True
+            deadline += COLD_ALLOWANCE_S
+            if on_event:
+                on_event("cold", "MAX is compiling its kernels for this machine (once; later checks "
+                                 "take seconds). `kata setup` does all of it ahead of time.")
+        read_upto = _report_compiles(log_file, read_upto, on_event)
+        if time.monotonic() > deadline:
+            _kill_group(proc)
+            return True
+        time.sleep(0.1)
+    _report_compiles(log_file, read_upto, on_event)
+    _kill_group(proc)  # whatever the learner's code left running in the background
+    return False
+
+
+def _report_compiles(log_file: Path, offset: int, on_event) -> int:
+    if on_event is None:
+        return offset
+    try:
+        with open(log_file, "rb") as handle:
+            handle.seek(offset)
+            chunk = handle.read(1 << 20)
+    except OSError:
+        return offset
+    end = chunk.rfind(b"\n") + 1
+    for match in COMPILED.finditer(chunk[:end].decode("utf-8", "replace")):
+        on_event("compiled", f"compiled MAX kernels for {match.group(1)} ({float(match.group(2)):.0f} s, once)")
+    return offset + end
+
+
+def _read_verdict(result_file: Path, token: str, returncode: int, log_file: Path) -> CheckResult:
+    error = CheckResult(0, "", "error")
+    try:
+        data = json.loads(result_file.read_text(encoding="utf-8"))
+        valid = isinstance(data, dict) and data.get("token") == token and isinstance(data.get("tests"), list)
+    except (OSError, ValueError):
+        valid = False
+    if not valid:
+        tail = _tail(log_file)
+        error.message = (
+            f"The check stopped before it could report a result (exit code {returncode}). "
+            "Did your code call sys.exit() or os._exit(), kill its own process, or crash Python?"
+            + (f"\nLast output:\n{tail}" if tail else "")
+        )
+        return error
+    tests = data["tests"]
+    errors = [t for t in tests if t.get("status") == "error"]
+    if errors or not tests:
+        error.tests = tests
+        error.message = errors[0]["message"] if errors else "No hidden test ran; the check itself is broken."
+        return error
+    failed = [t for t in tests if t.get("status") != "pass"]
+    complete = len(tests) == data.get("collected") and data.get("exitstatus") == 0 and returncode == 0
+    status = "pass" if not failed and complete else "fail"
+    message = None
+    if status == "fail":
+        message = (f"{len(failed)} of {len(tests)} checks failed." if failed else
+                   f"The hidden tests did not all finish (exit code {returncode}).")
+    return CheckResult(0, "", status, message, tests)

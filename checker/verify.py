@@ -1,0 +1,56 @@
+"""`kata dev verify`: proves, kata by kata, that the course itself is sound.
+
+For each kata: its fixtures match the manifest, its untouched skeleton FAILS its hidden tests
+(with messages, not a crash), and its reference solution PASSES them. Earlier katas come from the
+reference solutions, so each kata is judged on its own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+
+from checker.curriculum import Curriculum, Kata
+from checker.golden import verify_all
+from checker.runner import run_kata
+
+
+def verify_kata(curriculum: Curriculum, kata: Kata) -> list[str]:
+    """Problems found with one kata (empty when it is sound)."""
+    root = curriculum.root
+    solutions = (root / kata.solution).parent
+    problems = verify_all(root / "fixtures", kata.fixtures)
+    if problems:
+        return problems
+    skeleton = run_kata(curriculum, kata, learner_file=root / kata.file, deps_dir=solutions)
+    if skeleton.status != "fail":
+        problems.append(f"the skeleton {kata.file} should fail its hidden tests cleanly, but the "
+                        f"check said {skeleton.status}: {skeleton.message}")
+    elif not all(t.get("message") for t in skeleton.tests if t["status"] == "fail"):
+        problems.append(f"the skeleton {kata.file} fails without saying why in some test")
+    solution = run_kata(curriculum, kata, learner_file=root / kata.solution, deps_dir=solutions)
+    if solution.status != "pass":
+        failing = "; ".join(f"{t['name']}: {t.get('message')}" for t in solution.tests
+                            if t["status"] != "pass") or solution.message
+        problems.append(f"the reference solution {kata.solution} should pass, but the check "
+                        f"said {solution.status}: {failing}")
+    return problems
+
+
+def verify_katas(curriculum: Curriculum, katas: list[Kata], console: Console) -> bool:
+    ok = True
+    for kata in katas:
+        console.print(f"kata {kata.number:2d} {escape(kata.title)} ... ", end="")
+        problems = verify_kata(curriculum, kata)
+        if problems:
+            ok = False
+            console.print("[red]FAILED[/]")
+            for problem in problems:
+                console.print(f"    {escape(problem)}", highlight=False)
+        else:
+            console.print("[green]ok[/] (fixtures verify, skeleton fails, solution passes)")
+    return ok
+
+
