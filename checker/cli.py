@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from checker import __version__, render
 from checker.curriculum import Curriculum, Kata, load_curriculum
@@ -53,7 +54,7 @@ def cli(ctx: click.Context) -> None:
         progress = _load_progress(store)
         passed = passed_numbers(progress)
         numbers = [k.number for k in curriculum.available]
-        console.print(render.progress_bar(len(passed & set(numbers)), len(curriculum.katas)))
+        console.print(escape(render.progress_bar(len(passed & set(numbers)), len(curriculum.katas))))
         current = current_kata(numbers, passed)
         if current is None:
             console.print("Every available kata passes. Well done!")
@@ -261,3 +262,7 @@ def _save_crash() -> str:
         return str(path)
     except OSError:
         return traceback.format_exc(limit=-1).strip().splitlines()[-1]
+
+
+if __name__ == "__main__":
+    main()

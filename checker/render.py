@@ -37,6 +37,13 @@ def kata_state(kata: Kata, progress: dict, passed: set[int]) -> str:
     return "in progress" if record and record.get("attempts") else "ready"
 
 
+def test_title(name: str) -> str:
+    """test_matches_gpt2_ln_1[seq5] -> 'matches gpt2 ln 1 [seq5]', for people."""
+    base, _, params = name.partition("[")
+    title = base.removeprefix("test_").replace("_", " ")
+    return f"{title} [{params}" if params else title
+
+
 def render_list(console: Console, curriculum: Curriculum, progress: dict) -> None:
     passed = passed_numbers(progress)
     table = Table(title=curriculum.course, title_justify="left", show_edge=False)
@@ -51,7 +58,7 @@ def render_list(console: Console, curriculum: Curriculum, progress: dict) -> Non
                       str(record.get("attempts", 0) or ""), str(record.get("hints_shown", 0) or ""))
     console.print(table)
     done = len(passed & {k.number for k in curriculum.katas})
-    console.print(progress_bar(done, len(curriculum.katas)))
+    console.print(escape(progress_bar(done, len(curriculum.katas))))
 
 
 def render_result(console: Console, result: CheckResult, kata: Kata) -> None:
@@ -62,7 +69,7 @@ def render_result(console: Console, result: CheckResult, kata: Kata) -> None:
     for test in result.tests:
         mark = MARK.get(test["status"], "?")
         tstyle = STATUS_STYLE.get(test["status"], "red")
-        console.print(f"  [{tstyle}]{mark}[/] {escape(test['name'])}")
+        console.print(f"  [{tstyle}]{mark}[/] {escape(test_title(test['name']))}")
         message = test.get("message")
         if message and message not in seen_messages:
             seen_messages.add(message)

@@ -135,8 +135,9 @@ def _wait(proc, deadline, status_dir: Path, log_file: Path, on_event) -> bool:
             cold_seen = True
             deadline += COLD_ALLOWANCE_S
             if on_event:
-                on_event("cold", "MAX is compiling its kernels for this machine (once; later checks "
-                                 "take seconds). `kata setup` does all of it ahead of time.")
+                on_event("cold", "MAX's kernels are not all compiled on this machine yet: each "
+                                 "operation compiles the first time it is used (20 s to 3 min "
+                                 "each, once). `kata setup` compiles all of them ahead of time.")
         read_upto = _report_compiles(log_file, read_upto, on_event)
         if time.monotonic() > deadline:
             _kill_group(proc)

@@ -1,0 +1,79 @@
+"""Shared helpers for the project's own tests: a throwaway copy of the course, and the CLI.
+
+Every test that runs checks or writes progress works on a copy of the course in tmp_path, so the
+repository's own katas/ and .kata/ are never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+LEARNERS = Path(__file__).resolve().parent / "learners"
+
+# The checker's child process finds `checker` through PYTHONPATH=<course root>, so a course copy
+# must hold the whole checker package (hidden tests and solutions included), as a clone does.
+_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".kata", "*.egg-info")
+
+
+def copy_course(dest: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(REPO / "curriculum.yaml", dest / "curriculum.yaml")
+    for folder in ("katas", "fixtures", "checker"):
+        shutil.copytree(REPO / folder, dest / folder, ignore=_IGNORE)
+    return dest
+
+
+@pytest.fixture
+def course(tmp_path: Path) -> Path:
+    """A fresh copy of the course (curriculum, skeletons, fixtures, hidden tests, solutions)."""
+    return copy_course(tmp_path / "course")
+
+
+def place_learner(course: Path, source: str | Path, number: int | None = None) -> Path:
+    """Copies a learner file (a name in tests/learners/, or a path) over katas/step_NN.py.
+
+    NN defaults to the number in the source's name (step_03_by_hand.py -> katas/step_03.py).
+    """
+    src = Path(source)
+    if not src.is_absolute():
+        src = LEARNERS / src
+    if number is None:
+        number = int(src.name.split("_")[1])
+    target = course / "katas" / f"step_{number:02d}.py"
+    shutil.copyfile(src, target)
+    return target
+
+
+def place_solution(course: Path, number: int) -> Path:
+    return place_learner(course, course / "checker" / "solutions" / f"step_{number:02d}.py", number)
+
+
+def kata_env(course: Path) -> dict:
+    env = dict(os.environ)
+    env["KATA_ROOT"] = str(course)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["COLUMNS"] = "200"  # rich wraps long lines at the terminal width; keep messages whole
+    env.pop("PYTEST_ADDOPTS", None)
+    return env
+
+
+def run_kata_cli(course: Path, *args: str, timeout: float = 300) -> tuple[int, str, str]:
+    """Runs the `kata` command (checker.cli:main, as the console script does) on `course`."""
+    proc = subprocess.run(
+        [sys.executable, "-c", "from checker.cli import main; main()", *map(str, args)],
+        cwd=course, env=kata_env(course), capture_output=True, text=True, timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def assert_no_traceback(*outputs: str) -> None:
+    for text in outputs:
+        assert "Traceback" not in text, text

@@ -1,0 +1,16 @@
+"""Wrong: ignores self.eps and uses a tiny epsilon (matters on the near-constant row)."""
+
+from max.experimental import functional as F
+from max.experimental.nn import Module
+from max.experimental.tensor import Tensor
+
+
+class LayerNorm(Module):
+    def __init__(self, dim: int, *, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.eps = eps
+        self.weight = Tensor.ones([dim])
+        self.bias = Tensor.zeros([dim])
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.layer_norm(x, gamma=self.weight, beta=self.bias, epsilon=1e-12)
