@@ -19,11 +19,11 @@ import numpy as np
 
 SEED = 20251125
 TINY_CONFIG = dict(
-    vocab_size=50257, n_positions=64, n_embd=32, n_layer=2, n_head=4,
+    vocab_size=50257, n_positions=64, n_embd=64, n_layer=2, n_head=4,
     layer_norm_epsilon=1e-5, activation_function="gelu_new",
     resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
 )
-WEIGHT_STD = 0.2
+WEIGHT_STD = 0.35
 PROMPT = "Hello world"
 # A longer real sentence gives per-component inputs with varied tokens and positions.
 SENTENCE = "Hello world, the quick brown fox jumps over the lazy dog."
@@ -171,6 +171,155 @@ def golden_layer_norm(model, tok) -> dict:
     }}
 
 
+def _sentence(model, tok):
+    """Token ids of the sentence (batch 1) and its embeddings, the input of block 0."""
+    import torch
+
+    ids = torch.tensor([tok.encode(SENTENCE)])
+    with torch.no_grad():
+        x = model.transformer.wte(ids) + model.transformer.wpe(torch.arange(ids.shape[1]))
+    return ids, x
+
+
+def golden_mlp(model, tok) -> dict:
+    """Kata 4: block 0's MLP on the normalized sentence, with its stages."""
+    ids, x = _sentence(model, tok)
+    block = model.transformer.h[0]
+    with __import__("torch").no_grad():
+        h = block.ln_2(x)
+        fc = block.mlp.c_fc(h)
+        act = block.mlp.act(fc)
+        out = block.mlp(h)
+    return {"npz": {"x": _np(h), "c_fc": _np(fc), "gelu": _np(act), "out": _np(out)}}
+
+
+def golden_token_embeddings(model, tok) -> dict:
+    """Kata 5: wte rows for real BPE token ids (two texts, batch 2)."""
+    import torch
+
+    texts = [SENTENCE, "GPT-2 reads text as tokens, not as letters or words!!"]
+    rows = [tok.encode(t) for t in texts]
+    width = min(len(r) for r in rows)
+    ids = torch.tensor([r[:width] for r in rows])
+    with torch.no_grad():
+        out = model.transformer.wte(ids)
+    return {"npz": {"ids": ids.numpy().astype(np.int64), "out": _np(out),
+                    "prompt_ids": np.array(tok.encode(PROMPT), dtype=np.int64)}}
+
+
+def golden_position_embeddings(model, tok) -> dict:
+    """Kata 6: wpe for positions 0..T-1, and wte + wpe as GPT-2 adds them."""
+    import torch
+
+    ids, x = _sentence(model, tok)
+    with torch.no_grad():
+        pos = model.transformer.wpe(torch.arange(ids.shape[1]))
+    return {"npz": {"ids": ids.numpy().astype(np.int64), "out": _np(pos), "embeddings": _np(x)}}
+
+
+def golden_attention(model, tok) -> dict:
+    """Kata 7: block 0's attention on ln_1(embeddings), with every stage Hugging Face computes."""
+    import torch
+
+    ids, x = _sentence(model, tok)
+    block = model.transformer.h[0]
+    attn = block.attn
+    captured = {}
+    hooks = [
+        attn.c_attn.register_forward_hook(lambda m, a, out: captured.setdefault("qkv", out)),
+        attn.c_proj.register_forward_pre_hook(lambda m, a: captured.setdefault("merged", a[0])),
+    ]
+    try:
+        with torch.no_grad():
+            outputs = model(ids, output_attentions=True)
+            h = block.ln_1(x)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    qkv = captured["qkv"]
+    q, k, v = qkv.split(attn.split_size, dim=2)
+    heads = lambda t: t.view(*t.shape[:-1], attn.num_heads, attn.head_dim).transpose(1, 2)
+    with torch.no_grad():
+        out = attn(h)[0]
+    return {"npz": {
+        "x": _np(h), "qkv": _np(qkv), "q": _np(heads(q)), "k": _np(heads(k)), "v": _np(heads(v)),
+        "weights": _np(outputs.attentions[0]), "merged": _np(captured["merged"]), "out": _np(out),
+    }}
+
+
+def golden_residual(model, tok) -> dict:
+    """Kata 8: the pre-norm residual around block 0's attention: x + attn(ln_1(x))."""
+    import torch
+
+    ids, x = _sentence(model, tok)
+    block = model.transformer.h[0]
+    with torch.no_grad():
+        sub = block.attn(block.ln_1(x))[0]
+    return {"npz": {"x": _np(x), "sublayer": _np(sub), "out": _np(x + sub)}}
+
+
+def golden_block(model, tok) -> dict:
+    """Kata 9: block 0 on the embeddings, and its halfway point after attention."""
+    import torch
+
+    ids, x = _sentence(model, tok)
+    block = model.transformer.h[0]
+    with torch.no_grad():
+        middle = x + block.attn(block.ln_1(x))[0]
+        out = block(x)
+        out = out[0] if isinstance(out, tuple) else out
+    return {"npz": {"x": _np(x), "after_attn": _np(middle), "out": _np(out)}}
+
+
+def golden_model(model, tok) -> dict:
+    """Kata 10: GPT2Model's hidden states after every block, and after ln_f."""
+    import torch
+
+    ids, _ = _sentence(model, tok)
+    with torch.no_grad():
+        out = model.transformer(ids, output_hidden_states=True)
+    states = {f"hidden_{i}": _np(h) for i, h in enumerate(out.hidden_states[:-1])}
+    return {"npz": {"ids": ids.numpy().astype(np.int64), "out": _np(out.last_hidden_state), **states}}
+
+
+def golden_lm_head(model, tok) -> dict:
+    """Kata 11: the logits for every position of the sentence."""
+    import torch
+
+    ids, _ = _sentence(model, tok)
+    with torch.no_grad():
+        logits = model(ids).logits
+    return {"npz": {"ids": ids.numpy().astype(np.int64), "logits": _np(logits)}}
+
+
+GREEDY_TOKENS = 16
+TEMPERATURES = (0.5, 1.0, 1.5)
+
+
+def golden_generation(model, tok) -> dict:
+    """Kata 12: greedy continuation of the prompt with the logits of every step, and the
+    next-token probabilities at several temperatures."""
+    import torch
+
+    ids = torch.tensor([tok.encode(PROMPT)])
+    with torch.no_grad():
+        gen = model.generate(ids, max_new_tokens=GREEDY_TOKENS, do_sample=False,
+                             output_logits=True, return_dict_in_generate=True,
+                             pad_token_id=model.config.eos_token_id)
+        last = model(ids).logits[0, -1]
+    tokens = gen.sequences[0]
+    arrays = {
+        "prompt_ids": ids.numpy().astype(np.int64),
+        "greedy_ids": tokens.numpy().astype(np.int64)[None, :],
+        "step_logits": np.stack([_np(step[0]) for step in gen.logits]),
+        "next_logits": _np(last),
+        "greedy_text": np.array(tok.decode(tokens.tolist())),
+    }
+    for t in TEMPERATURES:
+        arrays[f"probs_t{t:g}"] = _np(torch.softmax(last / t, dim=-1))
+    return {"npz": arrays}
+
+
 def model_weights(model, tok) -> dict:
     """The tiny model's state dict in Hugging Face's names and layout (Conv1D is [in, out]).
 
@@ -186,6 +335,15 @@ BUILDERS: dict[str, Callable] = {
     "golden/step_01.json": golden_config,
     "golden/step_02.npz": golden_mask,
     "golden/step_03.npz": golden_layer_norm,
+    "golden/step_04.npz": golden_mlp,
+    "golden/step_05.npz": golden_token_embeddings,
+    "golden/step_06.npz": golden_position_embeddings,
+    "golden/step_07.npz": golden_attention,
+    "golden/step_08.npz": golden_residual,
+    "golden/step_09.npz": golden_block,
+    "golden/step_10.npz": golden_model,
+    "golden/step_11.npz": golden_lm_head,
+    "golden/step_12.npz": golden_generation,
 }
 
 
