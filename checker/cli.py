@@ -17,7 +17,7 @@ from checker.golden import verify_all
 from checker.paths import repo_root, state_dir
 from checker.progress import (ProgressStore, current_kata, is_unlocked, kata_record,
                               passed_numbers, record_attempt)
-from checker.runner import CheckResult, run_kata
+from checker.runner import CheckResult, file_sha256, run_kata
 
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
@@ -142,12 +142,34 @@ def _check_one(curriculum: Curriculum, store: ProgressStore, kata: Kata, force: 
     if problems:
         raise KataError("\n".join(problems))
     result = _run_with_status(curriculum, kata, quiet)
+    if result.status in ("fail", "error"):
+        _blame_prerequisites(curriculum, store, kata, result)
     with store.update() as progress:
         first_pass = record_attempt(progress, kata.number, result.status, result.sha256)
     if not quiet:
         render.render_result(console, result, kata)
         _after(curriculum, kata, result, first_pass)
     return result
+
+
+def _blame_prerequisites(curriculum: Curriculum, store: ProgressStore, kata: Kata,
+                         result: CheckResult) -> None:
+    """When kata N fails, re-check the earlier katas it runs whose files changed since they
+    passed; if one of them fails now, say so, since that is the thing to fix first."""
+    progress = store.load()
+    for earlier in curriculum.prerequisites(kata):
+        record = progress["katas"].get(str(earlier.number), {})
+        if file_sha256(curriculum.root / earlier.file) == record.get("passed_sha256"):
+            continue
+        again = run_kata(curriculum, earlier)
+        if not again.passed:
+            first = next((t.get("message") for t in again.tests if t.get("message")), again.message)
+            result.blame = (
+                f"Kata {kata.number} runs your earlier work, and kata {earlier.number} "
+                f"({earlier.title}, {earlier.file}) does not pass any more: {first}\n"
+                f"Fix it first: `kata check {earlier.number}`."
+            )
+            return
 
 
 def _run_with_status(curriculum: Curriculum, kata: Kata, quiet: bool) -> CheckResult:

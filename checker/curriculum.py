@@ -21,7 +21,7 @@ REQUIRED = {
     "hints": list,
     "time_limit_s": (int, float),
 }
-OPTIONAL = {"available": bool, "uses_max": bool}
+OPTIONAL = {"available": bool, "uses_max": bool, "uses": list}
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,7 @@ class Kata:
     time_limit_s: float
     available: bool = True
     uses_max: bool = True
+    uses: tuple[int, ...] = ()  # earlier katas whose learner code this one imports
 
     @property
     def module(self) -> str:
@@ -59,6 +60,17 @@ class Curriculum:
             f"There is no kata {number}: this course has katas 1 to {len(self.katas)}. "
             "Run `kata list` to see them."
         )
+
+    def prerequisites(self, kata: Kata) -> list[Kata]:
+        """Every earlier kata whose code `kata` runs, directly or through another, in order."""
+        seen: set[int] = set()
+        todo = list(kata.uses)
+        while todo:
+            number = todo.pop()
+            if number not in seen:
+                seen.add(number)
+                todo.extend(self.get(number).uses)
+        return [self.get(n) for n in sorted(seen)]
 
     @property
     def available(self) -> tuple[Kata, ...]:
@@ -139,6 +151,10 @@ def _parse_entry(entry: object, label: str, root: Path) -> Kata:
             raise CurriculumError(f"{label}: every item of `{field}` must be a non-empty string.")
     if not entry["hints"]:
         raise CurriculumError(f"{label}: give at least one hint.")
+    uses = entry.get("uses", [])
+    if not all(isinstance(n, int) and not isinstance(n, bool) and 0 < n < entry["number"]
+               for n in uses):
+        raise CurriculumError(f"{label}: `uses` must list earlier kata numbers only.")
     kata = Kata(
         number=entry["number"],
         slug=entry["slug"],
@@ -152,6 +168,7 @@ def _parse_entry(entry: object, label: str, root: Path) -> Kata:
         time_limit_s=float(entry["time_limit_s"]),
         available=entry.get("available", True),
         uses_max=entry.get("uses_max", True),
+        uses=tuple(uses),
     )
     if kata.available:
         for field in ("file", "lesson", "tests", "solution"):

@@ -88,9 +88,8 @@ def import_learner(root: Path) -> ModuleType:
         sys.modules.pop(name, None)
         if isinstance(exc, KeyboardInterrupt):
             raise
-        files = {str(path)} | kata_files()
         raise LearnerImportError(
-            f"Importing {shown} failed:\n{describe_exception(exc, files, root)}"
+            f"Importing {shown} failed:\n{describe_exception(exc, kata_files(), root)}"
         ) from None
     if package:
         setattr(importlib.import_module(package), child, module)
@@ -100,4 +99,7 @@ def import_learner(root: Path) -> ModuleType:
 def kata_files() -> set[str]:
     """Every file of the katas package in use, so tracebacks can point into earlier katas too."""
     folders = [Path(os.environ["KATA_DEPS_DIR"])] if os.environ.get("KATA_DEPS_DIR") else []
-    return {str(p.resolve()) for folder in folders for p in folder.glob("*.py")}
+    files = {str(p.resolve()) for folder in folders for p in folder.glob("*.py")}
+    if os.environ.get("KATA_FILE"):
+        files.add(str(Path(os.environ["KATA_FILE"]).resolve()))
+    return files

@@ -78,9 +78,8 @@ def _explain(exc: BaseException) -> str | None:
         return str(exc.msg)
     if isinstance(exc, (AssertionError, pytest.skip.Exception)):
         return None
-    files = kata_files() | {str(Path(os.environ.get("KATA_FILE", "")).resolve())}
     root = Path(os.environ.get("KATA_ROOT", ".")).resolve()
-    return "Your code raised " + describe_exception(exc, files, root)
+    return "Your code raised " + describe_exception(exc, kata_files(), root)
 
 
 def pytest_runtest_logreport(report):

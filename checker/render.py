@@ -79,6 +79,8 @@ def render_result(console: Console, result: CheckResult, kata: Kata) -> None:
             console.print("      (same problem as above)", style="dim")
     if result.message and (result.status != "fail" or not result.tests):
         console.print(escape(result.message), highlight=False)
+    if result.blame:
+        console.print(escape(result.blame), style="bold yellow", highlight=False)
 
 
 def result_json(result: CheckResult) -> dict:
@@ -86,7 +88,7 @@ def result_json(result: CheckResult) -> dict:
         "kata": result.kata,
         "slug": result.slug,
         "status": result.status,
-        "message": result.message,
+        "message": result.blame or result.message,
         "tests": [{"name": t["name"], "status": t["status"], "message": t.get("message"),
                    "output": t.get("output")} for t in result.tests],
         "duration_s": result.duration_s,

@@ -39,6 +39,7 @@ class CheckResult:
     tests: list[dict] = field(default_factory=list)
     duration_s: float = 0.0
     sha256: str | None = None
+    blame: str | None = None  # an earlier kata this one runs that fails now: fix that first
 
     @property
     def passed(self) -> bool:

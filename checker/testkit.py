@@ -66,3 +66,72 @@ def as_numpy(value, what: str):
     else:
         expect(False, f"{what}: expected a MAX Tensor, got {type(value).__name__}.")
     return None
+
+
+# Hugging Face stores these as Conv1D, [in, out]; MAX's Linear (like torch's) wants [out, in].
+CONV1D = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
+
+
+def tiny_config():
+    """The course's tiny GPT-2, built with the learner's own GPT2Config from kata 1."""
+    import importlib
+
+    values = fixture("golden/step_01.json")["tiny"]
+    try:
+        config_class = importlib.import_module("katas.step_01").GPT2Config
+        return config_class(**values)
+    except Exception as exc:  # noqa: BLE001
+        from checker.learner_import import LearnerImportError
+
+        raise LearnerImportError(
+            f"This kata builds the tiny GPT-2 from your kata 1 GPT2Config, which failed: "
+            f"{type(exc).__name__}: {exc}. Run `kata check 1` first."
+        ) from None
+
+
+def gpt2_state(prefix: str) -> dict:
+    """GPT-2's weights under `prefix` (e.g. "transformer.h.0.mlp."), named as the learner's module
+    sees them, Conv1D weights transposed, as MAX tensors: what loading a real checkpoint does."""
+    weights = fixture("weights.npz")
+    names = dict(weights)
+    names["lm_head.weight"] = weights["transformer.wte.weight"]  # GPT-2 ties the two
+    state = {}
+    for name, array in names.items():
+        if not name.startswith(prefix):
+            continue
+        if name.endswith(CONV1D):
+            array = array.T
+        state[name[len(prefix):]] = tensor(array)
+    return state
+
+
+def load_gpt2(module, prefix: str, what: str) -> bool:
+    """Loads GPT-2's weights into the learner's module by name; explains a mismatch of names."""
+    state = gpt2_state(prefix)
+    try:
+        have = {name for name, _ in module.parameters}
+    except Exception:  # noqa: BLE001
+        return expect(False, f"{what} is not a MAX Module (it has no .parameters).")
+    missing = sorted(set(state) - have)
+    extra = sorted(have - set(state))
+    if missing or extra:
+        return expect(False, f"{what}'s parameter names do not match GPT-2's. "
+                      + (f"GPT-2 has, and your module lacks: {', '.join(missing)}. " if missing else "")
+                      + (f"Your module has, and GPT-2 lacks: {', '.join(extra)}." if extra else ""))
+    try:
+        module.load_state_dict(state)
+    except Exception as exc:  # noqa: BLE001
+        return expect(False, f"Loading GPT-2's weights into {what} failed: {type(exc).__name__}: {exc}")
+    return True
+
+
+def run(what: str, call):
+    """Runs learner code that should return a Tensor; the numpy result, or None (recorded)."""
+    from checker.learner_import import describe_exception, kata_files
+
+    try:
+        value = call()
+    except Exception as exc:  # noqa: BLE001 - the learner's exception becomes the message
+        expect(False, f"{what} raised " + describe_exception(exc, kata_files(), root()))
+        return None
+    return as_numpy(value, what)
