@@ -51,3 +51,16 @@ def compare(what: str, actual, expected: np.ndarray, atol: float = ATOL, rtol: f
         f"{what}: {int(bad.sum())} of {a.size} values differ (tolerance {atol:g} + {rtol:g}*|expected|). "
         f"Largest error {_fmt(diff[worst])} (relative {_fmt(rel)}) at {worst}. First: {samples}."
     )
+
+
+def recognise(actual, mistakes: dict[str, np.ndarray], atol: float = ATOL, rtol: float = RTOL) -> str | None:
+    """The advice for the first known mistake whose output `actual` reproduces, if any.
+
+    `mistakes` maps a sentence naming the mistake and its fix to what that mistake computes
+    from the same golden inputs.
+    """
+    for advice, wrong in mistakes.items():
+        wrong = np.asarray(wrong)
+        if np.shape(actual) == wrong.shape and compare("", actual, wrong, atol, rtol) is None:
+            return advice
+    return None

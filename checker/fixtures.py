@@ -181,16 +181,42 @@ def _sentence(model, tok):
     return ids, x
 
 
+def _trace_block0(model, tok) -> dict:
+    """Inputs and outputs of block 0's parts during a full forward pass of the sentence.
+
+    Captured with hooks so every number is what GPT-2 computes inside the model, where the
+    causal mask is applied (calling the attention module alone would skip the mask).
+    """
+    import torch
+
+    ids, _ = _sentence(model, tok)
+    block = model.transformer.h[0]
+    seen: dict = {}
+
+    def keep(name, what="out"):
+        def hook(module, args, kwargs, out):
+            seen.setdefault(name + ".in", args[0] if args else next(iter(kwargs.values())))
+            seen.setdefault(name + ".out", out[0] if isinstance(out, tuple) else out)
+        return hook
+
+    parts = {"block": block, "ln_1": block.ln_1, "attn": block.attn, "c_attn": block.attn.c_attn,
+             "c_proj": block.attn.c_proj, "ln_2": block.ln_2, "mlp": block.mlp,
+             "c_fc": block.mlp.c_fc, "act": block.mlp.act}
+    hooks = [m.register_forward_hook(keep(n), with_kwargs=True) for n, m in parts.items()]
+    try:
+        with torch.no_grad():
+            outputs = model(ids, output_attentions=True)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    seen["weights"] = outputs.attentions[0]
+    return {k: _np(v) for k, v in seen.items()}
+
+
 def golden_mlp(model, tok) -> dict:
     """Kata 4: block 0's MLP on the normalized sentence, with its stages."""
-    ids, x = _sentence(model, tok)
-    block = model.transformer.h[0]
-    with __import__("torch").no_grad():
-        h = block.ln_2(x)
-        fc = block.mlp.c_fc(h)
-        act = block.mlp.act(fc)
-        out = block.mlp(h)
-    return {"npz": {"x": _np(h), "c_fc": _np(fc), "gelu": _np(act), "out": _np(out)}}
+    t = _trace_block0(model, tok)
+    return {"npz": {"x": t["mlp.in"], "c_fc": t["c_fc.out"], "gelu": t["act.out"], "out": t["mlp.out"]}}
 
 
 def golden_token_embeddings(model, tok) -> dict:
@@ -211,64 +237,37 @@ def golden_position_embeddings(model, tok) -> dict:
     """Kata 6: wpe for positions 0..T-1, and wte + wpe as GPT-2 adds them."""
     import torch
 
-    ids, x = _sentence(model, tok)
+    ids, _ = _sentence(model, tok)
     with torch.no_grad():
         pos = model.transformer.wpe(torch.arange(ids.shape[1]))
-    return {"npz": {"ids": ids.numpy().astype(np.int64), "out": _np(pos), "embeddings": _np(x)}}
+    t = _trace_block0(model, tok)
+    return {"npz": {"ids": ids.numpy().astype(np.int64), "out": _np(pos), "embeddings": t["block.in"]}}
 
 
 def golden_attention(model, tok) -> dict:
-    """Kata 7: block 0's attention on ln_1(embeddings), with every stage Hugging Face computes."""
-    import torch
-
-    ids, x = _sentence(model, tok)
-    block = model.transformer.h[0]
-    attn = block.attn
-    captured = {}
-    hooks = [
-        attn.c_attn.register_forward_hook(lambda m, a, out: captured.setdefault("qkv", out)),
-        attn.c_proj.register_forward_pre_hook(lambda m, a: captured.setdefault("merged", a[0])),
-    ]
-    try:
-        with torch.no_grad():
-            outputs = model(ids, output_attentions=True)
-            h = block.ln_1(x)
-    finally:
-        for hook in hooks:
-            hook.remove()
-    qkv = captured["qkv"]
-    q, k, v = qkv.split(attn.split_size, dim=2)
-    heads = lambda t: t.view(*t.shape[:-1], attn.num_heads, attn.head_dim).transpose(1, 2)
-    with torch.no_grad():
-        out = attn(h)[0]
+    """Kata 7: block 0's attention on ln_1(embeddings), with every stage GPT-2 computes."""
+    t = _trace_block0(model, tok)
+    attn = model.transformer.h[0].attn
+    qkv = t["c_attn.out"]
+    heads = lambda a: a.reshape(*a.shape[:-1], attn.num_heads, attn.head_dim).transpose(0, 2, 1, 3)  # noqa: E731
+    q, k, v = np.split(qkv, 3, axis=-1)
     return {"npz": {
-        "x": _np(h), "qkv": _np(qkv), "q": _np(heads(q)), "k": _np(heads(k)), "v": _np(heads(v)),
-        "weights": _np(outputs.attentions[0]), "merged": _np(captured["merged"]), "out": _np(out),
+        "x": t["attn.in"], "qkv": qkv, "q": heads(q), "k": heads(k), "v": heads(v),
+        "weights": t["weights"], "merged": t["c_proj.in"], "out": t["attn.out"],
     }}
 
 
 def golden_residual(model, tok) -> dict:
     """Kata 8: the pre-norm residual around block 0's attention: x + attn(ln_1(x))."""
-    import torch
-
-    ids, x = _sentence(model, tok)
-    block = model.transformer.h[0]
-    with torch.no_grad():
-        sub = block.attn(block.ln_1(x))[0]
-    return {"npz": {"x": _np(x), "sublayer": _np(sub), "out": _np(x + sub)}}
+    t = _trace_block0(model, tok)
+    return {"npz": {"x": t["block.in"], "normed": t["ln_1.out"], "sublayer": t["attn.out"],
+                    "out": t["ln_2.in"]}}
 
 
 def golden_block(model, tok) -> dict:
     """Kata 9: block 0 on the embeddings, and its halfway point after attention."""
-    import torch
-
-    ids, x = _sentence(model, tok)
-    block = model.transformer.h[0]
-    with torch.no_grad():
-        middle = x + block.attn(block.ln_1(x))[0]
-        out = block(x)
-        out = out[0] if isinstance(out, tuple) else out
-    return {"npz": {"x": _np(x), "after_attn": _np(middle), "out": _np(out)}}
+    t = _trace_block0(model, tok)
+    return {"npz": {"x": t["block.in"], "after_attn": t["ln_2.in"], "out": t["block.out"]}}
 
 
 def golden_model(model, tok) -> dict:

@@ -23,11 +23,16 @@ def expect(ok: bool, message: str) -> bool:
 
 
 def expect_close(what: str, actual, expected, atol: float = diagnose.ATOL,
-                 rtol: float = diagnose.RTOL) -> bool:
-    """Soft-checks a learner's output against a golden array; False (and a message) if off."""
+                 rtol: float = diagnose.RTOL, mistakes: dict | None = None) -> bool:
+    """Soft-checks a learner's output against a golden array; False (and a message) if off.
+    When the output reproduces a known mistake, the message names it and its fix."""
     if actual is None:
         return False  # as_numpy already said why
     message = diagnose.compare(what, actual, expected, atol=atol, rtol=rtol)
+    if message is not None and mistakes:
+        advice = diagnose.recognise(actual, mistakes, atol=atol, rtol=rtol)
+        if advice:
+            message += f"\nThis is what happens when {advice}"
     return expect(message is None, message or "")
 
 
@@ -89,7 +94,7 @@ def tiny_config():
         ) from None
 
 
-def gpt2_state(prefix: str) -> dict:
+def gpt2_state(prefix: str, keep: tuple[str, ...] = ("",)) -> dict:
     """GPT-2's weights under `prefix` (e.g. "transformer.h.0.mlp."), named as the learner's module
     sees them, Conv1D weights transposed, as MAX tensors: what loading a real checkpoint does."""
     weights = fixture("weights.npz")
@@ -97,7 +102,7 @@ def gpt2_state(prefix: str) -> dict:
     names["lm_head.weight"] = weights["transformer.wte.weight"]  # GPT-2 ties the two
     state = {}
     for name, array in names.items():
-        if not name.startswith(prefix):
+        if not name.startswith(prefix) or not name[len(prefix):].startswith(keep):
             continue
         if name.endswith(CONV1D):
             array = array.T
@@ -105,9 +110,9 @@ def gpt2_state(prefix: str) -> dict:
     return state
 
 
-def load_gpt2(module, prefix: str, what: str) -> bool:
+def load_gpt2(module, prefix: str, what: str, keep: tuple[str, ...] = ("",)) -> bool:
     """Loads GPT-2's weights into the learner's module by name; explains a mismatch of names."""
-    state = gpt2_state(prefix)
+    state = gpt2_state(prefix, keep)
     try:
         have = {name for name, _ in module.parameters}
     except Exception:  # noqa: BLE001
@@ -135,3 +140,21 @@ def run(what: str, call):
         expect(False, f"{what} raised " + describe_exception(exc, kata_files(), root()))
         return None
     return as_numpy(value, what)
+
+
+def build(what: str, factory):
+    """Constructs a learner module; None (recorded, with the learner's line) if that raised."""
+    from checker.learner_import import LearnerImportError, describe_exception, kata_files
+
+    try:
+        return factory()
+    except LearnerImportError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        expect(False, f"{what} raised " + describe_exception(exc, kata_files(), root()))
+        return None
+
+
+def ids_tensor(array: np.ndarray):
+    """Token ids as an int64 MAX tensor."""
+    return tensor(np.asarray(array, dtype=np.int64))

@@ -9,6 +9,24 @@ def _golden():
     return fixture("golden/step_03.npz")
 
 
+def _mistakes(g) -> dict:
+    """What common layer-norm mistakes compute from the same input and weights."""
+    x = g["x"].astype(np.float64)
+    w, b, eps = g["weight"], g["bias"], float(g["eps"])
+    mean = x.mean(-1, keepdims=True)
+    var = x.var(-1, keepdims=True)
+    centred = x - mean
+    return {
+        "the variance is divided by n - 1. Layer norm uses the biased variance (divide by n).":
+            centred / np.sqrt(x.var(-1, ddof=1, keepdims=True) + eps) * w + b,
+        "eps is added outside the square root. It belongs inside: sqrt(var + eps).":
+            centred / (np.sqrt(var) + eps) * w + b,
+        "the bias is not added. Shift by self.bias after scaling.": centred / np.sqrt(var + eps) * w,
+        "the weight does not scale the result. Multiply by self.weight.": centred / np.sqrt(var + eps) + b,
+        "eps is not used. Pass the eps given to __init__ (self.eps).": centred / np.sqrt(var + 1e-30) * w + b,
+    }
+
+
 def _build(learner, dim, eps):
     try:
         return learner.LayerNorm(dim, eps=eps)
@@ -68,6 +86,11 @@ def test_matches_gpt2_ln_1(learner):
     if out is None:
         return
     tokens = g["x"].shape[1] - 1
+    mistakes = _mistakes(g)
+    if out.shape == g["out"].shape and any(
+            np.allclose(out, wrong, atol=1e-4, rtol=1e-4) for wrong in mistakes.values()):
+        expect_close("LayerNorm(x) with GPT-2's weights", out, g["out"], mistakes=mistakes)
+        return
     expect_close("LayerNorm(x) on the sentence's tokens", out[:, :tokens], g["out"][:, :tokens])
     expect_close("LayerNorm(x) on a near-constant vector (where epsilon matters)",
                  out[:, tokens:], g["out"][:, tokens:])
