@@ -144,8 +144,8 @@ def _parse_entry(entry: object, label: str, root: Path) -> Kata:
             raise CurriculumError(
                 f"{label}: `{field}` must be {_kind_name(kind)}, not {value!r}."
             )
-    if entry["time_limit_s"] <= 0:
-        raise CurriculumError(f"{label}: `time_limit_s` must be positive.")
+    if not 0 < entry["time_limit_s"] < float("inf"):  # also refuses NaN, which compares False
+        raise CurriculumError(f"{label}: `time_limit_s` must be positive (a number of seconds).")
     for field in ("hints", "fixtures"):
         if not all(isinstance(item, str) and item.strip() for item in entry[field]):
             raise CurriculumError(f"{label}: every item of `{field}` must be a non-empty string.")

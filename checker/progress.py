@@ -116,17 +116,21 @@ class ProgressStore:
         if not self.path.exists():
             return self._from_backup_or_empty()
         try:
-            data = _validate(json.loads(self.path.read_text(encoding="utf-8")))
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError, UnicodeDecodeError) as exc:
             return self._recover(exc)
-        self._refuse_newer(data)
-        return data
+        self._refuse_newer(raw)
+        try:
+            return _validate(raw)
+        except ValueError as exc:
+            return self._recover(exc)
 
-    def _refuse_newer(self, data: dict) -> None:
-        if data["version"] > SCHEMA_VERSION:
+    def _refuse_newer(self, data: object) -> None:
+        version = data.get("version") if isinstance(data, dict) else None
+        if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
             raise ProgressError(
                 f"{self.path} was written by a newer checker (progress format "
-                f"{data['version']}, this checker knows {SCHEMA_VERSION}). Update the checker "
+                f"{version}, this checker knows {SCHEMA_VERSION}). Update the checker "
                 "(git pull, then pip install -e .) — your progress file was left untouched."
             )
 
@@ -134,7 +138,7 @@ class ProgressStore:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         aside = self.folder / f"{FILE_NAME}.corrupt-{stamp}"
         with contextlib.suppress(OSError):
-            shutil.copy2(self.path, aside)
+            os.replace(self.path, aside)
         data = self._from_backup_or_empty()
         source = "the last good backup" if data["katas"] else "an empty record"
         self.notices.append(

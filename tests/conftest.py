@@ -68,7 +68,7 @@ def run_kata_cli(course: Path, *args: str, timeout: float = 300) -> tuple[int, s
     """Runs the `kata` command (checker.cli:main, as the console script does) on `course`."""
     proc = subprocess.run(
         [sys.executable, "-c", "from checker.cli import main; main()", *map(str, args)],
-        cwd=course, env=kata_env(course), capture_output=True, text=True, timeout=timeout,
+        cwd=course if course.is_dir() else course.parent, env=kata_env(course), capture_output=True, text=True, timeout=timeout,
         stdin=subprocess.DEVNULL,
     )
     return proc.returncode, proc.stdout, proc.stderr

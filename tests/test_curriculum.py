@@ -16,7 +16,9 @@ from conftest import REPO, assert_no_traceback, run_kata_cli
 def test_real_curriculum_loads():
     curriculum = load_curriculum(REPO)
     assert [k.number for k in curriculum.katas] == list(range(1, 13))
-    assert [k.number for k in curriculum.available] == [1, 2, 3]
+    available = [k.number for k in curriculum.available]
+    # katas 1-3 are released; later ones are released in order, never with a gap
+    assert available[:3] == [1, 2, 3] and available == list(range(1, len(available) + 1))
     assert len({k.slug for k in curriculum.katas}) == 12
     for kata in curriculum.available:
         for name in (kata.file, kata.lesson, kata.tests, kata.solution):
@@ -138,6 +140,13 @@ def test_wrong_type(tmp_path, field, value, words):
     assert "entry 2" in message and "line" in message, message
 
 
+def test_time_limit_nan(tmp_path):
+    entries = _entries()[:3]
+    entries[0]["time_limit_s"] = float("nan")
+    message = _error(_write(tmp_path, entries))
+    assert "time_limit_s" in message
+
+
 def test_unknown_field(tmp_path):
     entries = _entries()[:3]
     entries[0]["time_limit"] = 10
@@ -163,18 +172,51 @@ def test_available_kata_with_missing_file(tmp_path, field):
 
 def test_unavailable_kata_may_name_files_not_written_yet(tmp_path):
     entries = _entries()[:4]
-    assert entries[3]["available"] is False
-    assert not (REPO / entries[3]["file"]).exists()
+    entries[3]["available"] = False
+    entries[3]["file"] = "katas/step_04_not_written_yet.py"
+    entries[3]["solution"] = "checker/solutions/step_04_not_written_yet.py"
     assert len(load_curriculum(_write(tmp_path, entries)).katas) == 4
+    entries[3]["available"] = True
+    assert "step_04_not_written_yet.py" in _error(_write(tmp_path, entries))
 
 
-@pytest.mark.parametrize("text", ["katas:\n  - number: 1\n    slug: [unclosed\n", "katas: 3\n", ""],
-                         ids=["malformed", "shapeless", "empty"])
-@pytest.mark.parametrize("args", [("list",), ("check", "1"), ()], ids=["list", "check", "status"])
-def test_cli_reports_a_broken_curriculum(tmp_path, text, args):
-    root = _write(tmp_path, text=text)
+@pytest.mark.parametrize("uses", [[3], [0], ["1"], [True], [5]], ids=["itself", "zero", "text",
+                                                                       "bool", "later"])
+def test_uses_must_name_earlier_katas(tmp_path, uses):
+    entries = _entries()[:3]
+    entries[2]["uses"] = uses
+    message = _error(_write(tmp_path, entries))
+    assert "entry 3" in message and "`uses`" in message
+
+
+def test_prerequisites_follow_uses_transitively(tmp_path):
+    entries = _entries()[:3]
+    entries[1]["uses"] = [1]
+    entries[2]["uses"] = [2]
+    curriculum = load_curriculum(_write(tmp_path, entries))
+    assert [k.number for k in curriculum.prerequisites(curriculum.get(3))] == [1, 2]
+    assert curriculum.prerequisites(curriculum.get(1)) == []
+
+
+BROKEN = {"malformed": "katas:\n  - number: 1\n    slug: [unclosed\n", "shapeless": "katas: 3\n",
+          "empty": ""}
+
+
+@pytest.mark.parametrize("broken,args", [
+    ("malformed", ("check", "1")), ("malformed", ("list",)), ("malformed", ()),
+    ("shapeless", ("hint", "1")), ("empty", ("check", "1")),
+])
+def test_cli_reports_a_broken_curriculum(tmp_path, broken, args):
+    root = _write(tmp_path, text=BROKEN[broken])
     code, out, err = run_kata_cli(root, *args)
     assert code == EXIT_SETUP
     assert "curriculum.yaml" in err, (out, err)
     assert_no_traceback(out, err)
     assert not (root / ".kata" / "last-crash.txt").exists()
+
+
+def test_cli_with_a_course_folder_that_does_not_exist(tmp_path):
+    code, out, err = run_kata_cli(tmp_path / "nowhere", "list")
+    assert code == EXIT_SETUP
+    assert "No curriculum.yaml" in err
+    assert_no_traceback(out, err)
