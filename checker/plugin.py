@@ -20,8 +20,12 @@ from checker import sigint
 
 sigint.install()  # first thing: the plugin is loaded before any test module imports MAX
 
+# Taken out of the environment before learner code runs, so it cannot simply read them there.
+_RESULT_FILE = os.environ.pop("KATA_RESULT_FILE", None)
+_TOKEN = os.environ.pop("KATA_TOKEN", None)
 _RESULTS: list[dict] = []
 _MESSAGES: dict[str, list[str]] = {}
+_NOTES: dict[str, list[str]] = {}
 _CURRENT: list[str] = []
 _DEFAULTS = contextlib.ExitStack()
 OUTPUT_LIMIT = 500
@@ -31,6 +35,11 @@ def record_message(message: str) -> None:
     """Called by checker.testkit.expect for a failed check in the running test."""
     if _CURRENT:
         _MESSAGES.setdefault(_CURRENT[-1], []).append(message)
+
+
+def record_note(message: str) -> None:
+    if _CURRENT:
+        _NOTES.setdefault(_CURRENT[-1], []).append(message)
 
 
 def _use_cpu_float32() -> None:
@@ -103,6 +112,7 @@ def _record(report) -> None:
         "status": status,
         "message": "\n".join(lines) if status == "fail" else None,
         "output": output[:OUTPUT_LIMIT] if output else None,
+        "notes": _NOTES.get(report.nodeid, []),
         "duration_s": round(report.duration, 3),
     })
 
@@ -128,11 +138,11 @@ def pytest_collectreport(report):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    path = os.environ.get("KATA_RESULT_FILE")
+    path = _RESULT_FILE
     if not path:
         return
     payload = {
-        "token": os.environ.get("KATA_TOKEN"),
+        "token": _TOKEN,
         "collected": session.testscollected,
         "exitstatus": int(exitstatus),
         "tests": _RESULTS,

@@ -77,6 +77,8 @@ def render_result(console: Console, result: CheckResult, kata: Kata) -> None:
                 console.print(f"      {escape(line)}", highlight=False)
         elif message:
             console.print("      (same problem as above)", style="dim")
+        for text in test.get("notes") or []:
+            console.print(f"      {escape(text)}", style="cyan", highlight=False)
     if result.message and (result.status != "fail" or not result.tests):
         console.print(escape(result.message), highlight=False)
     if result.blame:

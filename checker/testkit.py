@@ -22,6 +22,11 @@ def expect(ok: bool, message: str) -> bool:
     return bool(ok)
 
 
+def note(message: str) -> None:
+    """Something to show the learner under this test, pass or fail (e.g. the generated text)."""
+    plugin.record_note(message)
+
+
 def expect_close(what: str, actual, expected, atol: float = diagnose.ATOL,
                  rtol: float = diagnose.RTOL, mistakes: dict | None = None) -> bool:
     """Soft-checks a learner's output against a golden array; False (and a message) if off.

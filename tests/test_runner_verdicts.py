@@ -126,13 +126,14 @@ def test_missing_learner_file(course):
 
 
 def test_forged_result_file_is_not_trusted(course, tmp_path):
-    """Learner code that writes its own 'all passed' result, then exits, gets no pass."""
+    """Learner code that writes its own 'all passed' result with the token it finds in its
+    environment, then exits, gets no pass: the plugin removes both before learner code runs."""
     (course / "katas" / "step_01.py").write_text(
         "import json, os\n"
         "path = os.environ.get('KATA_RESULT_FILE')\n"
         "if path:\n"
         "    with open(path, 'w') as out:\n"
-        "        json.dump({'token': 'guess', 'collected': 1, 'exitstatus': 0,\n"
+        "        json.dump({'token': os.environ.get('KATA_TOKEN', 'guess'), 'collected': 1, 'exitstatus': 0,\n"
         "                   'tests': [{'name': 't', 'status': 'pass'}]}, out)\n"
         "os._exit(0)\n")
     curriculum = load_curriculum(course)

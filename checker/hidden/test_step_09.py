@@ -1,0 +1,64 @@
+"""Kata 9: GPT2Block matches block 0 of Hugging Face's GPT-2 (pre-norm, two residuals)."""
+
+import numpy as np
+
+from checker import diagnose, reference
+from checker.testkit import build, expect, expect_close, fixture, load_gpt2, run, tensor, tiny_config
+
+PREFIX = "transformer.h.0."
+
+
+def _block(learner):
+    config = tiny_config()
+    block = build("GPT2Block(config)", lambda: learner.GPT2Block(config))
+    if block is not None and load_gpt2(block, PREFIX, "GPT2Block"):
+        return block
+    return None
+
+
+def _mistakes(x) -> dict:
+    weights = reference.as_float64(fixture("weights.npz"))
+    x = x.astype(np.float64)
+    wrong = lambda **kw: reference.block(x, weights, PREFIX, 4, **kw)  # noqa: E731
+    return {
+        "the norms come after the additions (post-norm). GPT-2 is pre-norm: "
+        "x = x + attn(ln_1(x)); x = x + mlp(ln_2(x)).": wrong(prenorm=False),
+        "the residual connections are missing: add each sublayer's input back to its output.":
+            wrong(residual=False),
+        "ln_1 and ln_2 are swapped: ln_1 goes before attention, ln_2 before the MLP.":
+            wrong(swap_norms=True),
+    }
+
+
+def _halfway(block, g) -> str | None:
+    """Which half differs: x + attn(ln_1(x)) from the learner's own parts, if they exist."""
+    try:
+        middle = (tensor(g["x"]) + block.attn(block.ln_1(tensor(g["x"])))).to_numpy()
+    except Exception:  # noqa: BLE001 - parts named otherwise: nothing more to say
+        return None
+    problem = diagnose.compare("x + attn(ln_1(x))", middle, g["after_attn"])
+    return (f"The attention half already differs: {problem}" if problem else
+            "The attention half (x + attn(ln_1(x))) matches GPT-2; look at the MLP half.")
+
+
+def test_matches_gpt2_block(learner):
+    g = fixture("golden/step_09.npz")
+    block = _block(learner)
+    if block is None:
+        return
+    out = run("GPT2Block(x)", lambda: block(tensor(g["x"])))
+    if out is not None and not expect_close("GPT2Block(x)", out, g["out"], mistakes=_mistakes(g["x"])):
+        where = _halfway(block, g)
+        if where:
+            expect(False, where)
+
+
+def test_batch_of_two(learner):
+    g = fixture("golden/step_09.npz")
+    block = _block(learner)
+    if block is None:
+        return
+    x = np.ascontiguousarray(np.concatenate([g["x"], g["x"][:, :, ::-1]], axis=0))
+    out = run("GPT2Block(x) on a batch of 2", lambda: block(tensor(x)))
+    if out is not None:
+        expect_close("GPT2Block(x), first sequence of a batch of 2", out[:1] if out.ndim == 3 else out, g["out"])

@@ -1,0 +1,46 @@
+"""Kata 11: MaxGPT2LMHeadModel's logits match Hugging Face's GPT2LMHeadModel on real text."""
+
+import numpy as np
+
+from checker import reference
+from checker.testkit import build, expect, expect_close, fixture, ids_tensor, load_gpt2, run, tiny_config
+
+
+def _model(learner):
+    config = tiny_config()
+    model = build("MaxGPT2LMHeadModel(config)", lambda: learner.MaxGPT2LMHeadModel(config))
+    if model is not None and load_gpt2(model, "", "MaxGPT2LMHeadModel"):
+        return model
+    return None
+
+
+def test_logits_match_gpt2(learner):
+    g = fixture("golden/step_11.npz")
+    model = _model(learner)
+    if model is None:
+        return
+    out = run("MaxGPT2LMHeadModel(ids)", lambda: model(ids_tensor(g["ids"])))
+    logits = g["logits"].astype(np.float64)
+    expect_close("logits", out, g["logits"], atol=1e-3, rtol=1e-4, mistakes={
+        "the model returns probabilities. Return the raw logits; softmax comes later, when "
+        "sampling.": reference.softmax(logits),
+        "the model returns log-probabilities. Return the raw logits.":
+            logits - np.log(np.exp(logits - logits.max(-1, keepdims=True)).sum(-1, keepdims=True))
+            - logits.max(-1, keepdims=True),
+    })
+
+
+def test_predicts_gpt2s_next_tokens(learner):
+    """For each position, the most likely next token equals Hugging Face's."""
+    g = fixture("golden/step_11.npz")
+    model = _model(learner)
+    if model is None:
+        return
+    out = run("MaxGPT2LMHeadModel(ids)", lambda: model(ids_tensor(g["ids"])))
+    if out is not None and out.shape == g["logits"].shape:
+        mine, theirs = out.argmax(-1)[0], g["logits"].argmax(-1)[0]
+        wrong = [int(i) for i in np.flatnonzero(mine != theirs)]
+        expect(not wrong, f"At positions {wrong[:5]} your model's most likely next token differs "
+                          f"from GPT-2's (e.g. {int(mine[wrong[0]]) if wrong else ''} instead of "
+                          f"{int(theirs[wrong[0]]) if wrong else ''}).")
+

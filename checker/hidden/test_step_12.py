@@ -1,0 +1,187 @@
+"""Kata 12: text generation with the learner's own GPT-2 (kata 11), against Hugging Face.
+
+Greedy decoding is checked token for token, with the logits of every step. Sampling is checked
+statistically against Hugging Face's next-token probabilities at three temperatures.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from checker.testkit import (build, expect, expect_close, fixture, ids_tensor, load_gpt2, note,
+                             run, tensor, tiny_config)
+
+NEW_TOKENS = 16
+TEMPERATURES = (0.5, 1.0, 1.5)
+
+# Sampling check. For each temperature T the learner's generate_next_token draws N tokens from a
+# model whose next-token logits are GPT-2's; we sort the vocabulary by Hugging Face's
+# probability p_T and compare the empirical CDF of the draws with p_T's CDF (a Kolmogorov-
+# Smirnov distance D). By the Dvoretzky-Kiefer-Wolfowitz inequality (Massart's constant), a
+# correct sampler gives D > EPS with probability at most 2 exp(-2 N EPS^2) = 2 exp(-18) = 3.0e-8
+# per temperature, so a correct implementation fails this kata with probability below
+# 3 * 3.0e-8 < 1e-7, whatever random generator it uses (np.random is also seeded, so the common
+# np.random.choice path is fully reproducible). The mistakes sit far beyond EPS on these logits
+# (measured distances): forgetting the temperature, or applying it after softmax, 0.70 at T=0.5;
+# multiplying by T, 0.94 at T=0.5; uniform sampling >= 0.70 at every T; always the argmax,
+# 0.83 at T=1.0 and 0.98 at T=1.5. A mistake at distance d survives with probability at most
+# 2 exp(-2 N (d - EPS)^2) < 1e-13.
+DRAWS = 100
+EPS = 0.3
+SEED = 20251125
+
+
+def _golden():
+    return fixture("golden/step_12.npz")
+
+
+def _lm_class():
+    import importlib
+
+    return importlib.import_module("katas.step_11").MaxGPT2LMHeadModel
+
+
+def _recording_model():
+    """The learner's kata 11 model with GPT-2's weights, recording the last logits of each call."""
+    from max.experimental.nn import Module
+
+    inner = build("MaxGPT2LMHeadModel(config) from your kata 11", lambda: _lm_class()(tiny_config()))
+    if inner is None or not load_gpt2(inner, "", "MaxGPT2LMHeadModel (kata 11)"):
+        return None
+
+    class Recorder(Module):
+        def __init__(self):
+            super().__init__()
+            self.model = inner
+            self.steps = []
+
+        def forward(self, input_ids):
+            logits = self.model(input_ids)
+            self.steps.append(logits.to_numpy()[0, -1])
+            return logits
+
+    return Recorder()
+
+
+def _fixed_logits_model(logits):
+    """A model whose next-token logits are always GPT-2's, so sampling is tested alone (fast)."""
+    from max.experimental.nn import Module
+
+    class FixedLogits(Module):
+        def __init__(self):
+            super().__init__()
+            self.logits = tensor(np.ascontiguousarray(np.stack([logits, logits])[None]))
+
+        def forward(self, input_ids):
+            return self.logits
+
+    return FixedLogits()
+
+
+def _token(value, what):
+    """The learner's next token as an int: a MAX Tensor, numpy value or int with one element."""
+    from max.experimental.tensor import Tensor
+
+    try:
+        array = value.to_numpy() if isinstance(value, Tensor) else np.asarray(value)
+        if array.size == 1 and array.dtype.kind in "iu":
+            return int(array.reshape(-1)[0])
+    except Exception:  # noqa: BLE001
+        pass
+    expect(False, f"{what} should return one integer token id (a MAX Tensor of int64), "
+                  f"got {type(value).__name__}" + (f" of shape {array.shape}, dtype {array.dtype}"
+                                                  if "array" in locals() else "") + ".")
+    return None
+
+
+def test_greedy_next_token(learner):
+    g = _golden()
+    model = _recording_model()
+    if model is None:
+        return
+    try:
+        value = learner.generate_next_token(model, ids_tensor(g["prompt_ids"]), temperature=1.0,
+                                            do_sample=False)
+    except Exception as exc:  # noqa: BLE001
+        run("generate_next_token(..., do_sample=False)", lambda: (_ for _ in ()).throw(exc))
+        return
+    token = _token(value, "generate_next_token(..., do_sample=False)")
+    expected = int(g["greedy_ids"][0, g["prompt_ids"].shape[1]])
+    if token is not None:
+        expect(token == expected, f"greedy generate_next_token gave token {token}; GPT-2's most "
+                                  f"likely next token is {expected}. Take F.argmax of the LAST "
+                                  "position's logits.")
+
+
+def test_greedy_generation(learner):
+    g = _golden()
+    model = _recording_model()
+    if model is None:
+        return
+    prompt = g["prompt_ids"]
+    out = run("generate_tokens(model, ids, max_new_tokens=16, do_sample=False)",
+              lambda: learner.generate_tokens(model, ids_tensor(prompt), max_new_tokens=NEW_TOKENS,
+                                              temperature=1.0, do_sample=False))
+    if out is None:
+        return
+    expected = g["greedy_ids"]
+    if not expect(out.shape == expected.shape,
+                  f"generate_tokens returned shape {out.shape}; expected {expected.shape}: the "
+                  f"{prompt.shape[1]} prompt tokens followed by {NEW_TOKENS} new ones."):
+        return
+    differ = [int(i) for i in np.flatnonzero(out[0] != expected[0])]
+    if differ:
+        i = differ[0]
+        expect(False, f"Token {i} of the sequence is {int(out[0, i])}; GPT-2 generates "
+                      f"{int(expected[0, i])} there (sequence so far: {out[0, :i].tolist()}).")
+    if len(model.steps) == NEW_TOKENS:
+        for step, (mine, theirs) in enumerate(zip(model.steps, g["step_logits"])):
+            if not expect_close(f"logits at generation step {step + 1}", mine, theirs, atol=1e-3):
+                break
+    if not differ:
+        note(f"Your GPT-2 wrote: {str(g['greedy_text'])!r}")
+
+
+def _cdf_distance(draws: list[int], probs: np.ndarray) -> float:
+    order = np.argsort(-probs, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    expected = np.cumsum(probs[order])
+    counts = np.bincount(rank[np.asarray(draws)], minlength=len(order))
+    empirical = np.cumsum(counts) / len(draws)
+    return float(np.abs(empirical - expected).max())
+
+
+@pytest.mark.parametrize("temperature", TEMPERATURES, ids=[f"T={t:g}" for t in TEMPERATURES])
+def test_sampling_distribution(learner, temperature):
+    g = _golden()
+    model = _fixed_logits_model(g["next_logits"])
+    ids = ids_tensor(g["prompt_ids"])
+    np.random.seed(SEED)
+    draws = []
+    for _ in range(DRAWS):
+        try:
+            value = learner.generate_next_token(model, ids, temperature=temperature, do_sample=True)
+        except Exception as exc:  # noqa: BLE001
+            run(f"generate_next_token(..., temperature={temperature:g}, do_sample=True)",
+                lambda: (_ for _ in ()).throw(exc))
+            return
+        token = _token(value, "generate_next_token(..., do_sample=True)")
+        if token is None:
+            return
+        if not expect(0 <= token < len(g["next_logits"]), f"sampled token {token} is not a "
+                                                          "vocabulary id."):
+            return
+        draws.append(token)
+    probs = g[f"probs_t{temperature:g}"].astype(np.float64)
+    probs /= probs.sum()
+    distance = _cdf_distance(draws, probs)
+    top = int(np.argmax(probs))
+    share = draws.count(top) / len(draws)
+    expect(distance <= EPS, (
+        f"At temperature {temperature:g}, your {DRAWS} samples do not follow GPT-2's "
+        f"probabilities (distance {distance:.2f}, allowed {EPS}). The most likely token "
+        f"({top}, probability {probs[top]:.2f}) came up {share:.0%} of the time. Divide the "
+        "logits by the temperature BEFORE softmax, then draw from the probabilities (not argmax, "
+        "not uniformly)."))
