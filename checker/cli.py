@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -14,7 +15,7 @@ from checker import __version__, render
 from checker.curriculum import Curriculum, Kata, load_curriculum
 from checker.errors import EXIT_FAIL, EXIT_LOCKED, EXIT_PASS, EXIT_SETUP, KataError
 from checker.golden import verify_all
-from checker.paths import repo_root, state_dir
+from checker.paths import fixtures_dir, repo_root, state_dir
 from checker.progress import (ProgressStore, current_kata, is_unlocked, kata_record,
                               passed_numbers, record_attempt)
 from checker.runner import CheckResult, file_sha256, run_kata
@@ -94,8 +95,13 @@ def hint(number: int) -> None:
 @click.option("--all", "check_all", is_flag=True, help="Check every available kata in order.")
 @click.option("--force", is_flag=True, help="Check even if the kata is still locked.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def check(number: int | None, check_all: bool, force: bool, as_json: bool) -> None:
+@click.option("--fixtures", "fixtures_path", type=click.Path(file_okay=False, exists=True),
+              default=None, help="Golden fixtures to check against (default: the course's own).")
+def check(number: int | None, check_all: bool, force: bool, as_json: bool,
+          fixtures_path: str | None) -> None:
     """Check kata NUMBER (default: the current kata) against GPT-2's golden tensors."""
+    if fixtures_path:
+        os.environ["KATA_FIXTURES"] = str(Path(fixtures_path).resolve())  # the child inherits it
     curriculum, store = _course()
     progress = _load_progress(store)
     if check_all:
@@ -138,7 +144,7 @@ def _check_one(curriculum: Curriculum, store: ProgressStore, kata: Kata, force: 
         if not quiet:
             console.print(f"[dim]Kata {kata.number}: {kata.title} — locked.[/] {result.message}")
         return result
-    problems = verify_all(curriculum.root / "fixtures", kata.fixtures)
+    problems = verify_all(fixtures_dir(curriculum.root), kata.fixtures)
     if problems:
         raise KataError("\n".join(problems))
     result = _run_with_status(curriculum, kata, quiet)

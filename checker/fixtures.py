@@ -366,9 +366,7 @@ def build(out_dir: Path, model_path: str | None = None, echo: Callable[[str], No
     torch.use_deterministic_algorithms(True)
     model = load_model(model_path) if model_path else tiny_model()
     tok = tokenizer()
-    builders = dict(BUILDERS)
-    if model_path is None:
-        builders["weights.npz"] = model_weights
+    builders = {**BUILDERS, "weights.npz": model_weights}
     files = {}
     for name, make in builders.items():
         echo(f"  {name}")
@@ -379,7 +377,7 @@ def build(out_dir: Path, model_path: str | None = None, echo: Callable[[str], No
         "command": command,
         "model": {
             "name": model_path or "tiny-gpt2 (seeded)",
-            "config": {k: getattr(model.config, k) for k in TINY_CONFIG},
+            "config": {k: getattr(model.config, k, None) for k in TINY_CONFIG},
             "seed": SEED,
             "init": None if model_path else
             f"every weight N(0, {WEIGHT_STD}); layer-norm scales 1 + N(0, {WEIGHT_STD})",

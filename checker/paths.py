@@ -23,3 +23,10 @@ def repo_root() -> Path:
 
 def state_dir(root: Path) -> Path:
     return root / ".kata"
+
+
+def fixtures_dir(root: Path) -> Path:
+    """The golden fixtures in use: $KATA_FIXTURES (e.g. built from real GPT-2 with
+    `kata dev fixtures --model gpt2 --out DIR`), else the course's own fixtures/."""
+    env = os.environ.get("KATA_FIXTURES")
+    return Path(env).resolve() if env else root / "fixtures"

@@ -13,6 +13,7 @@ import numpy as np
 from pytest_check import check
 
 from checker import diagnose, golden, plugin
+from checker.paths import fixtures_dir
 
 
 def expect(ok: bool, message: str) -> bool:
@@ -47,7 +48,7 @@ def root() -> Path:
 
 def fixture(name: str):
     """A verified golden fixture (numpy arrays or JSON) from fixtures/."""
-    return golden.load(root() / "fixtures", name)
+    return golden.load(fixtures_dir(root()), name)
 
 
 def tensor(array: np.ndarray):

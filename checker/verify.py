@@ -14,6 +14,7 @@ from rich.markup import escape
 
 from checker.curriculum import Curriculum, Kata
 from checker.golden import verify_all
+from checker.paths import fixtures_dir
 from checker.runner import run_kata
 
 
@@ -21,7 +22,7 @@ def verify_kata(curriculum: Curriculum, kata: Kata) -> list[str]:
     """Problems found with one kata (empty when it is sound)."""
     root = curriculum.root
     solutions = (root / kata.solution).parent
-    problems = verify_all(root / "fixtures", kata.fixtures)
+    problems = verify_all(fixtures_dir(root), kata.fixtures)
     if problems:
         return problems
     skeleton = run_kata(curriculum, kata, learner_file=root / kata.file, deps_dir=solutions)

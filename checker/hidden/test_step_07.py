@@ -29,7 +29,7 @@ def _attention(learner):
 def _mistakes(g) -> dict:
     weights = reference.as_float64(fixture("weights.npz"))
     x = g["x"].astype(np.float64)
-    wrong = lambda **kw: reference.attention(x, weights, PREFIX, 4, **kw)  # noqa: E731
+    wrong = lambda **kw: reference.attention(x, weights, PREFIX, tiny_config().n_head, **kw)  # noqa: E731
     return {
         "the scores are not divided by sqrt(head_dim). Scale q @ k^T by 1 / sqrt(head_dim) "
         "before the mask and softmax.": wrong(scale=False),

@@ -19,7 +19,7 @@ def _block(learner):
 def _mistakes(x) -> dict:
     weights = reference.as_float64(fixture("weights.npz"))
     x = x.astype(np.float64)
-    wrong = lambda **kw: reference.block(x, weights, PREFIX, 4, **kw)  # noqa: E731
+    wrong = lambda **kw: reference.block(x, weights, PREFIX, tiny_config().n_head, **kw)  # noqa: E731
     return {
         "the norms come after the additions (post-norm). GPT-2 is pre-norm: "
         "x = x + attn(ln_1(x)); x = x + mlp(ln_2(x)).": wrong(prenorm=False),
