@@ -1,0 +1,149 @@
+"""Katas 4, 7, 9 and 12 (MAX): answers written another way pass; common mistakes fail, by name.
+
+Each learner file in tests/learners/ replaces katas/step_NN.py and is checked against the real
+repository (its fixtures and hidden tests), with the earlier katas it imports taken from the
+reference solutions, as `kata dev verify` does. Nothing in the repository is written.
+
+Every check runs MAX in a child process: 10-90 s each on a loaded 2-core machine once MAX's
+kernels are compiled (`kata setup`).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import pytest
+
+from checker.curriculum import load_curriculum
+from checker.runner import run_kata
+from conftest import LEARNERS, REPO
+
+SOLUTIONS = REPO / "checker" / "solutions"
+
+
+@functools.lru_cache(maxsize=None)  # one check per file, however many tests read it
+def _check(learner: str):
+    number = int(learner.split("_")[1])
+    curriculum = load_curriculum(REPO)
+    return run_kata(curriculum, curriculum.get(number), learner_file=LEARNERS / learner,
+                    deps_dir=SOLUTIONS)
+
+
+def _failures(result) -> dict[str, str]:
+    return {t["name"]: t.get("message") or "" for t in result.tests if t["status"] != "pass"}
+
+
+def _describe(result) -> str:
+    return f"{result.status}: {result.message}\n" + "\n".join(
+        f"{name}: {message}" for name, message in _failures(result).items())
+
+
+def _assert_passes(result) -> None:
+    assert result.status == "pass", _describe(result)
+    assert result.tests and all(t["status"] == "pass" for t in result.tests), _describe(result)
+
+
+def _assert_fails_saying(result, *patterns: str) -> dict[str, str]:
+    """A plain "fail" (not an error, never a pass), every failed test saying why, and the
+    failure messages together matching every pattern."""
+    assert result.status == "fail", _describe(result)
+    failures = _failures(result)
+    assert failures, _describe(result)
+    assert all(failures.values()), failures
+    assert all(t["status"] == "fail" for t in result.tests if t["status"] != "pass"), _describe(result)
+    text = "\n".join(failures.values())
+    for pattern in patterns:
+        assert re.search(pattern, text), f"{pattern!r} not in:\n{text}"
+    return failures
+
+
+# ---------------------------------------------------------------- right answers, written otherwise
+
+@pytest.mark.parametrize("learner", [
+    "step_04_manual_gelu.py",
+    "step_07_compact.py",
+    "step_09_explicit_adds.py",
+    "step_12_numpy_sampler.py",
+], ids=["mlp-manual-gelu", "attention-compact", "block-explicit-adds", "generate-numpy-sampler"])
+def test_correct_but_different_passes(learner):
+    _assert_passes(_check(learner))
+
+
+# ---------------------------------------------------------------- kata 4: the MLP
+
+@pytest.mark.parametrize("learner,patterns", [
+    ("step_04_erf_gelu.py", [r"exact \(erf\) form", "tanh approximation",
+                             re.escape('approximate="tanh"')]),
+    ("step_04_relu.py", ["ReLU is used instead of GELU"]),
+], ids=["erf-gelu", "relu"])
+def test_wrong_mlp_activation(learner, patterns):
+    result = _check(learner)
+    failures = _assert_fails_saying(result, r"GPT2MLP\(x\): \d+ of \d+ values differ", *patterns)
+    # the first linear layer is right: only what comes after the activation differs
+    assert "test_c_fc_stage" not in failures, failures
+    assert "test_matches_gpt2_mlp" in failures, failures
+    assert "This is what happens when" in failures["test_matches_gpt2_mlp"]
+
+
+# ---------------------------------------------------------------- kata 7: attention
+
+@pytest.mark.parametrize("learner,patterns,stage", [
+    ("step_07_no_scale.py", [r"not divided by sqrt\(head_dim\)"], "attention weights (softmax)"),
+    ("step_07_no_mask.py", ["causal mask is not applied", "sees the future"],
+     "attention weights (softmax)"),
+    ("step_07_wrong_head_split.py", ["heads are split in the wrong order"], "q (after split_heads)"),
+], ids=["no-scale", "no-mask", "wrong-head-split"])
+def test_wrong_attention(learner, patterns, stage):
+    result = _check(learner)
+    failures = _assert_fails_saying(result, *patterns)
+    message = failures.get("test_matches_gpt2_attention", "")
+    assert "This is what happens when" in message, failures
+    # these files keep the skeleton's stage methods: the first one that differs is named
+    assert f"The first stage that differs from GPT-2: {stage}" in message, message
+
+
+def test_attention_without_mask_is_caught_by_the_causality_test():
+    failures = _assert_fails_saying(_check("step_07_no_mask.py"), "can see the future")
+    assert "test_is_causal" in failures, failures
+
+
+@pytest.mark.parametrize("learner", ["step_07_no_scale.py", "step_07_wrong_head_split.py"],
+                         ids=["no-scale", "wrong-head-split"])
+def test_causal_mistakes_that_keep_the_mask_stay_causal(learner):
+    failures = _failures(_check(learner))
+    assert failures and "test_is_causal" not in failures, failures
+
+
+# ---------------------------------------------------------------- kata 9: the block
+
+@pytest.mark.parametrize("learner,patterns", [
+    ("step_09_post_norm.py", [r"\(post-norm\)", "GPT-2 is pre-norm"]),
+    ("step_09_no_residual.py", ["residual connections are missing"]),
+], ids=["post-norm", "no-residual"])
+def test_wrong_block(learner, patterns):
+    result = _check(learner)
+    failures = _assert_fails_saying(result, r"GPT2Block\(x\): \d+ of \d+ values differ", *patterns)
+    assert "test_matches_gpt2_block" in failures, failures
+
+
+# ---------------------------------------------------------------- kata 12: generation
+
+@pytest.mark.parametrize("learner,passing_temperatures", [
+    ("step_12_no_temperature.py", ["T=1"]),
+    ("step_12_temperature_after_softmax.py", ["T=1"]),
+    ("step_12_always_argmax.py", None),
+    ("step_12_uniform.py", []),
+], ids=["no-temperature", "temperature-after-softmax", "always-argmax", "uniform"])
+def test_wrong_sampling(learner, passing_temperatures):
+    result = _check(learner)
+    failures = _assert_fails_saying(result, r"At temperature [\d.]+, your \d+ samples do not follow "
+                                            r"GPT-2's probabilities", "temperature")
+    # greedy decoding is right in all of these: only the sampling test fails
+    assert all("sampling_distribution" in name for name in failures), failures
+    assert "test_greedy_next_token" not in failures and "test_greedy_generation" not in failures
+    if passing_temperatures is not None:
+        # a mistake that leaves T=1 unchanged is only caught where T != 1
+        expected = {f"test_sampling_distribution[T={t:g}]" for t in (0.5, 1.0, 1.5)
+                    if f"T={t:g}" not in passing_temperatures}
+        assert set(failures) == expected, failures
