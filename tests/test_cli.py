@@ -69,9 +69,20 @@ def test_locked_kata_with_force_runs(course):
     assert _progress(course)["katas"]["3"]["attempts"] == 1
 
 
+def _unreleased_from(course, first: int):
+    """The course as an instructor might ship it part-way: katas >= first not yet available."""
+    path = course / "curriculum.yaml"
+    text = path.read_text()
+    for number in range(first, 13):
+        text = text.replace(f"  - number: {number}\n", f"  - number: {number}\n    available: false\n")
+    path.write_text(text)
+    return course
+
+
 @pytest.mark.parametrize("number,words", [("99", "no kata 99"), ("5", "not available"),
                                           ("0", "no kata 0")])
 def test_kata_that_cannot_be_checked(course, number, words):
+    _unreleased_from(course, 5)
     code, out, err = kata(course, "check", number)
     assert code == EXIT_SETUP
     assert words in out + err
@@ -106,11 +117,13 @@ def test_hints_get_stronger_then_stay(course):
 
 
 def test_hint_for_unavailable_kata(course):
+    _unreleased_from(course, 5)
     code, out, err = kata(course, "hint", "7")
     assert code == EXIT_SETUP and "not available" in err
 
 
 def test_list_of_a_fresh_course(course):
+    _unreleased_from(course, 5)
     code, out, err = kata(course, "list")
     assert code == EXIT_PASS
     assert "0/12" in out and "coming soon" in out and "locked" in out
@@ -127,7 +140,7 @@ def test_corrupt_progress_file(course):
 
     code, out, err = kata(course, "check", "1")
     assert code == EXIT_FAIL  # the same verdict as with a healthy file
-    assert "could not be read" in err
+    assert "could not be read" not in err  # set aside once, reported once
     assert _progress(course)["katas"]["1"]["attempts"] == 1  # a valid file again
     assert list(state.glob("progress.json.corrupt-*"))
 
