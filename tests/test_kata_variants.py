@@ -26,8 +26,10 @@ SOLUTIONS = REPO / "checker" / "solutions"
 def _check(learner: str):
     number = int(learner.split("_")[1])
     curriculum = load_curriculum(REPO)
-    return run_kata(curriculum, curriculum.get(number), learner_file=LEARNERS / learner,
-                    deps_dir=SOLUTIONS)
+    result = run_kata(curriculum, curriculum.get(number), learner_file=LEARNERS / learner,
+                      deps_dir=SOLUTIONS)
+    print(f"{learner} ({result.duration_s:.0f} s) {_describe(result)}")  # shown with -rA
+    return result
 
 
 def _failures(result) -> dict[str, str]:
@@ -127,23 +129,35 @@ def test_wrong_block(learner, patterns):
     assert "test_matches_gpt2_block" in failures, failures
 
 
+@pytest.mark.parametrize("learner", ["step_09_post_norm.py", "step_09_no_residual.py"],
+                         ids=["post-norm", "no-residual"])
+def test_wrong_block_is_not_blamed_on_the_mlp_half(learner):
+    failures = _failures(_check(learner))
+    assert failures, failures
+    assert "look after that point" not in failures.get("test_matches_gpt2_block", ""), failures
+
+
 # ---------------------------------------------------------------- kata 12: generation
 
-@pytest.mark.parametrize("learner,passing_temperatures", [
-    ("step_12_no_temperature.py", ["T=1"]),
-    ("step_12_temperature_after_softmax.py", ["T=1"]),
-    ("step_12_always_argmax.py", None),
-    ("step_12_uniform.py", []),
+# Which temperatures must catch each mistake: T=1 cannot catch a misplaced temperature (it changes
+# nothing there), and T=0.5 cannot catch always-argmax (GPT-2's top token has probability 0.87).
+# Only temperatures where the checker's own comment gives the mistake a distance far above its
+# allowance are required to fail; the others are left free, so a retuned DRAWS/EPS does not break
+# these tests. The draws are reproducible (the hidden test seeds np.random).
+@pytest.mark.parametrize("learner,must_fail,must_pass", [
+    ("step_12_no_temperature.py", ["T=0.5"], ["T=1"]),
+    ("step_12_temperature_after_softmax.py", ["T=0.5"], ["T=1"]),
+    ("step_12_always_argmax.py", ["T=1", "T=1.5"], []),
+    ("step_12_uniform.py", ["T=0.5", "T=1", "T=1.5"], []),
 ], ids=["no-temperature", "temperature-after-softmax", "always-argmax", "uniform"])
-def test_wrong_sampling(learner, passing_temperatures):
+def test_wrong_sampling(learner, must_fail, must_pass):
     result = _check(learner)
     failures = _assert_fails_saying(result, r"At temperature [\d.]+, your \d+ samples do not follow "
                                             r"GPT-2's probabilities", "temperature")
     # greedy decoding is right in all of these: only the sampling test fails
     assert all("sampling_distribution" in name for name in failures), failures
     assert "test_greedy_next_token" not in failures and "test_greedy_generation" not in failures
-    if passing_temperatures is not None:
-        # a mistake that leaves T=1 unchanged is only caught where T != 1
-        expected = {f"test_sampling_distribution[T={t:g}]" for t in (0.5, 1.0, 1.5)
-                    if f"T={t:g}" not in passing_temperatures}
-        assert set(failures) == expected, failures
+    for t in must_fail:
+        assert f"test_sampling_distribution[{t}]" in failures, failures
+    for t in must_pass:
+        assert f"test_sampling_distribution[{t}]" not in failures, failures

@@ -37,8 +37,9 @@ def _halfway(block, g) -> str | None:
     except Exception:  # noqa: BLE001 - parts named otherwise: nothing more to say
         return None
     problem = diagnose.compare("x + attn(ln_1(x))", middle, g["after_attn"])
-    return (f"The attention half already differs: {problem}" if problem else
-            "The attention half (x + attn(ln_1(x))) matches GPT-2; look at the MLP half.")
+    return (f"Your ln_1 and attn already differ from GPT-2: {problem}" if problem else
+            "Your ln_1 and attn give GPT-2's x + attn(ln_1(x)), so look after that point: "
+            "the MLP half, or how forward() connects the parts.")
 
 
 def test_matches_gpt2_block(learner):
@@ -47,8 +48,9 @@ def test_matches_gpt2_block(learner):
     if block is None:
         return
     out = run("GPT2Block(x)", lambda: block(tensor(g["x"])))
-    if out is not None and not expect_close("GPT2Block(x)", out, g["out"], mistakes=_mistakes(g["x"])):
-        where = _halfway(block, g)
+    mistakes = _mistakes(g["x"])
+    if out is not None and not expect_close("GPT2Block(x)", out, g["out"], mistakes=mistakes):
+        where = None if diagnose.recognise(out, mistakes) else _halfway(block, g)
         if where:
             expect(False, where)
 
