@@ -194,11 +194,15 @@ class ProgressStore:
                 except (ValueError, UnicodeDecodeError):
                     pass  # never let a damaged file replace the good backup
             fd, tmp = tempfile.mkstemp(prefix=".progress-", suffix=".tmp", dir=self.folder)
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(text)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, self.path)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as out:
+                    out.write(text)
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.replace(tmp, self.path)
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)  # only left when the write failed part-way
         except OSError as exc:
             raise ProgressError(
                 f"Cannot save progress to {self.path} ({exc.strerror}). Your earlier progress "
