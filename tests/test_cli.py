@@ -153,3 +153,19 @@ def test_unknown_command_and_option(course):
     assert code == EXIT_SETUP and "chek" in err
     code, out, err = kata(course, "check", "one")
     assert code == EXIT_SETUP
+
+
+def test_failure_caused_by_an_earlier_kata_names_it(course):
+    """Kata 8 runs the learner's kata 3 LayerNorm; breaking kata 3 after it passed is blamed on 3."""
+    place_solution(course, 3)
+    code, out, err = kata(course, "check", "3", "--force")
+    assert code == EXIT_PASS, out + err
+    place_solution(course, 8)
+    step_03 = course / "katas" / "step_03.py"
+    step_03.write_text(step_03.read_text().replace("beta=self.bias,", "beta=self.bias * 0,"))
+    code, out, err = kata(course, "check", "8", "--force")
+    assert code == EXIT_FAIL, out + err
+    assert "kata 3 (Layer normalization, katas/step_03.py) does not pass any more" in " ".join(out.split())
+    assert "kata check 3" in out
+    code, out, err = kata(course, "check", "8", "--force", "--json")
+    assert "kata 3" in json.loads(out)["message"]
