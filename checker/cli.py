@@ -16,8 +16,9 @@ from checker.curriculum import Curriculum, Kata, load_curriculum
 from checker.errors import EXIT_FAIL, EXIT_LOCKED, EXIT_PASS, EXIT_SETUP, KataError
 from checker.golden import verify_all
 from checker.paths import fixtures_dir, repo_root, state_dir
-from checker.progress import (ProgressStore, current_kata, is_unlocked, kata_record,
+from checker.progress import (ProgressStore, current_kata, is_unlocked, kata_record, now_iso,
                               passed_numbers, record_attempt)
+
 from checker.runner import CheckResult, file_sha256, run_kata
 
 console = Console(highlight=False)
@@ -76,18 +77,44 @@ def list_katas() -> None:
 
 @cli.command()
 @click.argument("number", type=int)
-def hint(number: int) -> None:
+@click.option("--all", "show_all", is_flag=True, help="Show every hint of the kata at once.")
+def hint(number: int, show_all: bool) -> None:
     """Show the next hint for kata NUMBER (a stronger one each time)."""
     curriculum, store = _course()
     kata = _available(curriculum, number)
     with store.update() as progress:
         record = kata_record(progress, number)
-        level = min(record["hints_shown"], len(kata.hints) - 1)
-        record["hints_shown"] = level + 1
-    console.print(f"Hint {level + 1} of {len(kata.hints)} for kata {number} ({kata.title}):")
-    console.print(f"  {kata.hints[level]}")
-    if level + 1 < len(kata.hints):
+        first = len(kata.hints) - 1 if show_all else min(record["hints_shown"], len(kata.hints) - 1)
+        record["hints_shown"] = max(record["hints_shown"], first + 1)
+    for level in range(0 if show_all else first, first + 1):
+        console.print(f"Hint {level + 1} of {len(kata.hints)} for kata {number} "
+                      f"({escape(kata.title)}):")
+        console.print(f"  {escape(kata.hints[level])}")
+    if first + 1 < len(kata.hints):
         console.print(f"(run `kata hint {number}` again for a stronger hint)", style="dim")
+
+
+@cli.command()
+@click.argument("number", type=int)
+@click.option("--reveal", is_flag=True, help="Show it before the kata passes (recorded).")
+@click.option("--yes", is_flag=True, help="With --reveal: do not ask for confirmation.")
+def solution(number: int, reveal: bool, yes: bool) -> None:
+    """Show the reference solution of kata NUMBER once it passes (or with --reveal)."""
+    curriculum, store = _course()
+    kata = _available(curriculum, number)
+    passed = number in passed_numbers(_load_progress(store))
+    if not passed:
+        if not reveal:
+            raise KataError(f"Kata {number} has not passed yet, so its solution stays hidden. "
+                            f"Try `kata hint {number}` first; `kata solution {number} --reveal` "
+                            "shows it anyway (and records that it was revealed).", )
+        if not yes and not click.confirm(f"Reveal the solution of kata {number} before passing it?"):
+            raise click.exceptions.Abort()
+        with store.update() as progress:
+            kata_record(progress, number).setdefault("solution_revealed", now_iso())
+    console.print(f"# {kata.solution} — the reference solution of kata {number}", style="dim")
+    console.print((curriculum.root / kata.solution).read_text(encoding="utf-8"), markup=False,
+                  highlight=False)
 
 
 @cli.command()

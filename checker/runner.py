@@ -53,6 +53,23 @@ def file_sha256(path: Path) -> str | None:
         return None
 
 
+def syntax_problem(path: Path, root: Path) -> str | None:
+    """A SyntaxError in the learner's file, with its line and a caret; None if it compiles."""
+    from checker.learner_import import syntax_message
+
+    try:
+        compile(path.read_bytes(), str(path), "exec")
+    except SyntaxError as exc:
+        try:
+            shown = str(path.relative_to(root))
+        except ValueError:
+            shown = str(path)
+        return syntax_message(exc, shown)
+    except (OSError, ValueError):
+        return None  # unreadable or NUL bytes: the child reports it with the full story
+    return None
+
+
 def _kill_group(proc: subprocess.Popen) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)
@@ -88,6 +105,10 @@ def run_kata(curriculum: Curriculum, kata: Kata, *, learner_file: Path | None = 
     if sha is None:
         return CheckResult(kata.number, kata.slug, "error",
                            f"{kata.file} is missing. Restore it with `git checkout -- {kata.file}`.")
+    syntax = syntax_problem(learner_file, root)
+    if syntax:  # said at once, before MAX or pytest start
+        return CheckResult(kata.number, kata.slug, "error", syntax, sha256=sha,
+                           duration_s=round(time.monotonic() - started, 2))
     with tempfile.TemporaryDirectory(prefix="kata-check-") as tmp:
         tmp = Path(tmp)
         token = secrets.token_hex(16)

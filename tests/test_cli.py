@@ -169,3 +169,26 @@ def test_failure_caused_by_an_earlier_kata_names_it(course):
     assert "kata check 3" in out
     code, out, err = kata(course, "check", "8", "--force", "--json")
     assert "kata 3" in json.loads(out)["message"]
+
+
+def test_hint_all_shows_every_hint(course):
+    code, out, err = kata(course, "hint", "2", "--all")
+    assert code == EXIT_PASS, out + err
+    assert "Hint 1 of 3" in out and "Hint 3 of 3" in out
+    assert _progress(course)["katas"]["2"]["hints_shown"] == 3
+
+
+def test_solution_hidden_until_passed_or_revealed(course):
+    code, out, err = kata(course, "solution", "1")
+    assert code == EXIT_SETUP and "has not passed yet" in err and "GPT2Config" not in out
+    code, out, err = kata(course, "solution", "1", "--reveal", "--yes")
+    assert code == EXIT_PASS and "class GPT2Config" in out
+    assert _progress(course)["katas"]["1"]["solution_revealed"]
+
+
+def test_solution_shown_after_a_pass(course):
+    place_solution(course, 1)
+    assert kata(course, "check", "1")[0] == EXIT_PASS
+    code, out, err = kata(course, "solution", "1")
+    assert code == EXIT_PASS and "class GPT2Config" in out
+    assert "solution_revealed" not in _progress(course)["katas"]["1"]
