@@ -234,6 +234,29 @@ def _after(curriculum: Curriculum, kata: Kata, result: CheckResult, first_pass: 
                       f"[green]Kata {nxt.number} ({nxt.title}) is next, once it is released.[/]")
 
 
+@cli.command("watch")
+def watch_command() -> None:
+    """Re-check the current kata each time you save its file."""
+    from checker.watch import watch
+
+    curriculum, store = _course()
+
+    def current() -> int | None:
+        return current_kata([k.number for k in curriculum.available], passed_numbers(store.load()))
+
+    def check_once(number: int) -> bool:
+        passed = _check_one(curriculum, store, curriculum.get(number), False, False).passed
+        done = passed_numbers(store.load()) & {k.number for k in curriculum.katas}
+        console.print(escape(render.progress_bar(len(done), len(curriculum.katas))))
+        return passed
+
+    def show_hint(number: int) -> None:
+        hint.callback(number, False)
+
+    sys.exit(watch(current, lambda n: curriculum.root / curriculum.get(n).file, check_once,
+                   show_hint, console.print))
+
+
 @cli.group()
 def dev() -> None:
     """Maintainer commands: rebuild fixtures, verify the course."""
