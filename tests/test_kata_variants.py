@@ -144,13 +144,13 @@ def test_wrong_block_is_not_blamed_on_the_mlp_half(learner):
 # Only temperatures where the checker's own comment gives the mistake a distance far above its
 # allowance are required to fail; the others are left free, so a retuned DRAWS/EPS does not break
 # these tests. The draws are reproducible (the hidden test seeds np.random).
-@pytest.mark.parametrize("learner,must_fail,must_pass", [
-    ("step_12_no_temperature.py", ["T=0.5"], ["T=1"]),
-    ("step_12_temperature_after_softmax.py", ["T=0.5"], ["T=1"]),
-    ("step_12_always_argmax.py", ["T=1", "T=1.5"], []),
-    ("step_12_uniform.py", ["T=0.5", "T=1", "T=1.5"], []),
+@pytest.mark.parametrize("learner,must_fail,must_pass,named", [
+    ("step_12_no_temperature.py", ["T=0.5"], ["T=1"], "temperature was ignored"),
+    ("step_12_temperature_after_softmax.py", ["T=0.5"], ["T=1"], "temperature was ignored"),
+    ("step_12_always_argmax.py", ["T=1", "T=1.5"], [], "argmax was taken"),
+    ("step_12_uniform.py", ["T=0.5", "T=1", "T=1.5"], [], "look uniform"),
 ], ids=["no-temperature", "temperature-after-softmax", "always-argmax", "uniform"])
-def test_wrong_sampling(learner, must_fail, must_pass):
+def test_wrong_sampling(learner, must_fail, must_pass, named):
     result = _check(learner)
     failures = _assert_fails_saying(result, r"At temperature [\d.]+, your \d+ samples do not follow "
                                             r"GPT-2's probabilities", "temperature")
@@ -159,5 +159,6 @@ def test_wrong_sampling(learner, must_fail, must_pass):
     assert "test_greedy_next_token" not in failures and "test_greedy_generation" not in failures
     for t in must_fail:
         assert f"test_sampling_distribution[{t}]" in failures, failures
+        assert named in failures[f"test_sampling_distribution[{t}]"], failures
     for t in must_pass:
         assert f"test_sampling_distribution[{t}]" not in failures, failures

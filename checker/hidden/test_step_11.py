@@ -21,9 +21,14 @@ def test_logits_match_gpt2(learner):
         return
     out = run("MaxGPT2LMHeadModel(ids)", lambda: model(ids_tensor(g["ids"])))
     logits = g["logits"].astype(np.float64)
+    weights = reference.as_float64(fixture("weights.npz"))
+    config = tiny_config()
     expect_close("logits", out, g["logits"], atol=1e-3, rtol=1e-4, mistakes={
         "the model returns probabilities. Return the raw logits; softmax comes later, when "
         "sampling.": reference.softmax(logits),
+        "ln_f is skipped before lm_head: the logits come from the last block's raw output.":
+            reference.model(g["ids"], weights, config.n_layer, config.n_head, final_norm=False)
+            @ weights["transformer.wte.weight"].T,
         "the model returns log-probabilities. Return the raw logits.":
             logits - np.log(np.exp(logits - logits.max(-1, keepdims=True)).sum(-1, keepdims=True))
             - logits.max(-1, keepdims=True),

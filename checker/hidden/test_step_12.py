@@ -143,8 +143,11 @@ def test_greedy_generation(learner):
         note(f"Your GPT-2 wrote: {str(g['greedy_text'])!r}")
 
 
-def _cdf_distance(draws: list[int], probs: np.ndarray) -> float:
-    order = np.argsort(-probs, kind="stable")
+def _cdf_distance(draws: list[int], probs: np.ndarray, order: np.ndarray | None = None) -> float:
+    """Largest gap between the draws' CDF and probs' CDF, tokens sorted by `order` (default:
+    most probable first under probs)."""
+    if order is None:
+        order = np.argsort(-probs, kind="stable")
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
     expected = np.cumsum(probs[order])
@@ -179,9 +182,31 @@ def test_sampling_distribution(learner, temperature):
     distance = _cdf_distance(draws, probs)
     top = int(np.argmax(probs))
     share = draws.count(top) / len(draws)
-    expect(distance <= EPS, (
+    message = (
         f"At temperature {temperature:g}, your {DRAWS} samples do not follow GPT-2's "
         f"probabilities (distance {distance:.2f}, allowed {EPS}). The most likely token "
-        f"({top}, probability {probs[top]:.2f}) came up {share:.0%} of the time. Divide the "
-        "logits by the temperature BEFORE softmax, then draw from the probabilities (not argmax, "
-        "not uniformly)."))
+        f"({top}, probability {probs[top]:.2f}) came up {share:.0%} of the time.")
+    if distance > EPS:
+        message += " " + _which_mistake(draws, probs, g, temperature)
+    expect(distance <= EPS, message)
+
+
+def _which_mistake(draws, probs, g, temperature) -> str:
+    """Names the sampling mistake the draws look like, judged on the same CDF distance."""
+    logits = g["next_logits"].astype(np.float64)
+    softmax = lambda z: np.exp(z - z.max()) / np.exp(z - z.max()).sum()  # noqa: E731
+    mistakes = {
+        "They look like the argmax was taken: with do_sample=True, draw from the probabilities.":
+            (np.arange(len(probs)) == int(np.argmax(probs))).astype(np.float64),
+        "They look uniform over the vocabulary: draw with the softmax probabilities as weights "
+        "(np.random.choice(len(p), p=p)).": np.full(len(probs), 1 / len(probs)),
+        "They look like the temperature was ignored or applied after softmax: divide the logits "
+        "by the temperature BEFORE softmax.": softmax(logits),
+        "They look like the logits were multiplied by the temperature: divide instead.":
+            softmax(logits * temperature),
+    }
+    for advice, wrong in mistakes.items():  # the most specific first
+        if _cdf_distance(draws, wrong, order=np.argsort(-probs, kind="stable")) <= EPS:
+            return advice
+    return ("Divide the logits by the temperature BEFORE softmax, then draw from the "
+            "probabilities (not argmax, not uniformly).")
