@@ -13,7 +13,7 @@ from rich.markup import escape
 
 from checker import __version__, render
 from checker.curriculum import Curriculum, Kata, load_curriculum
-from checker.errors import EXIT_FAIL, EXIT_LOCKED, EXIT_PASS, EXIT_SETUP, KataError
+from checker.errors import EXIT_FAIL, EXIT_LOCKED, EXIT_PASS, EXIT_SETUP, KataError, LearnerCodeError
 from checker.golden import verify_all
 from checker.paths import fixtures_dir, repo_root, state_dir
 from checker.progress import (ProgressStore, current_kata, is_unlocked, kata_record, now_iso,
@@ -232,6 +232,39 @@ def _after(curriculum: Curriculum, kata: Kata, result: CheckResult, first_pass: 
         console.print(f"[bold green]Kata {nxt.number} unlocked: {nxt.title}.[/] Read {nxt.lesson}, "
                       f"then run `kata check {nxt.number}`." if nxt.available else
                       f"[green]Kata {nxt.number} ({nxt.title}) is next, once it is released.[/]")
+
+
+@cli.command("run")
+@click.argument("prompt", default="Hello world")
+@click.option("--tokens", "new_tokens", type=click.IntRange(1, 200), default=20, show_default=True,
+              help="How many tokens to generate.")
+@click.option("--temperature", type=click.FloatRange(min=0.01), default=1.0, show_default=True)
+@click.option("--greedy", is_flag=True, help="Always take the most likely token.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for numpy's sampler.")
+@click.option("--fixtures", "fixtures_path", type=click.Path(file_okay=False, exists=True),
+              default=None, help="Weights to use (e.g. built from real GPT-2 with kata dev fixtures).")
+def run_model(prompt: str, new_tokens: int, temperature: float, greedy: bool, seed: int,
+              fixtures_path: str | None) -> None:
+    """Your own GPT-2 (katas 1-12) continues PROMPT."""
+    import subprocess
+
+    curriculum, store = _course()
+    if 12 not in passed_numbers(_load_progress(store)):
+        errors.print("Kata 12 has not passed yet: this runs whatever your katas do now.",
+                     style="yellow")
+    env = dict(os.environ, KATA_ROOT=str(curriculum.root), PYTHONUNBUFFERED="1",
+               PYTHONPATH=os.pathsep.join([str(curriculum.root), os.environ.get("PYTHONPATH", "")]))
+    env.setdefault("MAX_EAGER_EXECUTOR", "interpreter")
+    if fixtures_path:
+        env["KATA_FIXTURES"] = str(Path(fixtures_path).resolve())
+    with console.status("Your GPT-2 is writing ..."):
+        done = subprocess.run([sys.executable, "-m", "checker.generate", prompt, str(new_tokens),
+                               str(temperature), "0" if greedy else "1", str(seed)],
+                              cwd=curriculum.root, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise LearnerCodeError(done.stderr.strip() or f"Generation failed (exit code {done.returncode}).")
+    console.print(done.stdout.rstrip(), markup=False, highlight=False)
+    errors.print(done.stderr.strip(), style="dim", markup=False)
 
 
 @cli.command("watch")

@@ -22,3 +22,9 @@ class FixtureError(KataError):
 
 class ProgressError(KataError):
     pass
+
+
+class LearnerCodeError(KataError):
+    """The learner's own code failed (outside a check): their problem to fix, exit code 1."""
+
+    exit_code = EXIT_FAIL

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from pytest_check import check
 
-from checker import diagnose, golden, plugin
+from checker import diagnose, golden, plugin, weights
 from checker.paths import fixtures_dir
 
 
@@ -51,12 +51,7 @@ def fixture(name: str):
     return golden.load(fixtures_dir(root()), name)
 
 
-def tensor(array: np.ndarray):
-    """A MAX Tensor on the CPU holding a copy of `array`."""
-    from max.driver import CPU
-    from max.experimental.tensor import Tensor
-
-    return Tensor.from_dlpack(np.ascontiguousarray(array)).to(CPU())
+tensor = weights.to_tensor
 
 
 def as_numpy(value, what: str):
@@ -79,10 +74,6 @@ def as_numpy(value, what: str):
     return None
 
 
-# Hugging Face stores these as Conv1D, [in, out]; MAX's Linear (like torch's) wants [out, in].
-CONV1D = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
-
-
 def tiny_config():
     """The course's tiny GPT-2, built with the learner's own GPT2Config from kata 1."""
     import importlib
@@ -100,25 +91,9 @@ def tiny_config():
         ) from None
 
 
-def gpt2_state(prefix: str, keep: tuple[str, ...] = ("",)) -> dict:
-    """GPT-2's weights under `prefix` (e.g. "transformer.h.0.mlp."), named as the learner's module
-    sees them, Conv1D weights transposed, as MAX tensors: what loading a real checkpoint does."""
-    weights = fixture("weights.npz")
-    names = dict(weights)
-    names["lm_head.weight"] = weights["transformer.wte.weight"]  # GPT-2 ties the two
-    state = {}
-    for name, array in names.items():
-        if not name.startswith(prefix) or not name[len(prefix):].startswith(keep):
-            continue
-        if name.endswith(CONV1D):
-            array = array.T
-        state[name[len(prefix):]] = tensor(array)
-    return state
-
-
 def load_gpt2(module, prefix: str, what: str, keep: tuple[str, ...] = ("",)) -> bool:
     """Loads GPT-2's weights into the learner's module by name; explains a mismatch of names."""
-    state = gpt2_state(prefix, keep)
+    state = weights.gpt2_state(fixtures_dir(root()), prefix, keep)
     try:
         have = {name for name, _ in module.parameters}
     except Exception:  # noqa: BLE001

@@ -1,0 +1,37 @@
+"""GPT-2's weights from fixtures/weights.npz, named and laid out the way the learner's modules
+want them: what loading a real checkpoint into a MAX model does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from checker import golden
+
+# Hugging Face stores these as Conv1D, [in, out]; MAX's Linear (like torch's) wants [out, in].
+CONV1D = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
+
+
+def to_tensor(array: np.ndarray):
+    """A MAX Tensor on the CPU holding a copy of `array`."""
+    from max.driver import CPU
+    from max.experimental.tensor import Tensor
+
+    return Tensor.from_dlpack(np.ascontiguousarray(array)).to(CPU())
+
+
+def gpt2_state(fixtures_dir: Path, prefix: str, keep: tuple[str, ...] = ("",)) -> dict:
+    """The weights under `prefix` (e.g. "transformer.h.0.mlp."), the prefix removed, Conv1D
+    weights transposed, lm_head tied to wte, as MAX tensors."""
+    weights = golden.load(fixtures_dir, "weights.npz")
+    names = dict(weights)
+    names["lm_head.weight"] = weights["transformer.wte.weight"]  # GPT-2 ties the two
+    state = {}
+    for name, array in names.items():
+        if not name.startswith(prefix) or not name[len(prefix):].startswith(keep):
+            continue
+        if name.endswith(CONV1D):
+            array = array.T
+        state[name[len(prefix):]] = to_tensor(array)
+    return state
