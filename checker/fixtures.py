@@ -9,13 +9,14 @@ Hugging Face computes them. With `--model PATH` the same fixtures come from a re
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
+
+from checker import golden
 
 SEED = 20251125
 TINY_CONFIG = dict(
@@ -27,14 +28,6 @@ WEIGHT_STD = 0.35
 PROMPT = "Hello world"
 # A longer real sentence gives per-component inputs with varied tokens and positions.
 SENTENCE = "Hello world, the quick brown fox jumps over the lazy dog."
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def tokenizer():
@@ -371,7 +364,7 @@ def build(out_dir: Path, model_path: str | None = None, echo: Callable[[str], No
     for name, make in builders.items():
         echo(f"  {name}")
         summary = _write(out_dir / name, make(model, tok))
-        files[name] = {"sha256": sha256_of(out_dir / name), "arrays": summary}
+        files[name] = {"sha256": golden.sha256_of(out_dir / name), "arrays": summary}
     manifest = {
         "format": 1,
         "command": command,

@@ -17,7 +17,7 @@ RESTORE = (
 )
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
@@ -47,7 +47,7 @@ def verify(fixtures_dir: Path, name: str) -> Path:
         raise FixtureError(f"fixtures/{name} is not listed in fixtures/manifest.json. {RESTORE}")
     if not path.is_file():
         raise FixtureError(f"The golden file fixtures/{name} is missing. {RESTORE}")
-    if _sha256(path) != entry.get("sha256"):
+    if sha256_of(path) != entry.get("sha256"):
         raise FixtureError(
             f"The golden file fixtures/{name} has been altered or is damaged "
             f"(its sha256 does not match fixtures/manifest.json). {RESTORE}"

@@ -7,7 +7,6 @@ and is an "error", never a pass.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from checker.curriculum import Curriculum, Kata
+from checker.golden import sha256_of
 
 # Added to a kata's limit when MAX has not compiled its kernels on this machine yet: each new
 # operation family compiles once (measured 20 s to 3 min each on 2 cores).
@@ -47,8 +47,9 @@ class CheckResult:
 
 
 def file_sha256(path: Path) -> str | None:
+    """The learner file's sha256, or None when it cannot be read."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return sha256_of(path)
     except OSError:
         return None
 

@@ -111,16 +111,24 @@ def load_gpt2(module, prefix: str, what: str, keep: tuple[str, ...] = ("",)) -> 
     return True
 
 
-def run(what: str, call):
-    """Runs learner code that should return a Tensor; the numpy result, or None (recorded)."""
+FAILED = object()  # what attempt() returns when the learner's code raised
+
+
+def attempt(what: str, call):
+    """Runs learner code; its result, or FAILED after recording the exception and its line."""
     from checker.learner_import import describe_exception, kata_files
 
     try:
-        value = call()
+        return call()
     except Exception as exc:  # noqa: BLE001 - the learner's exception becomes the message
         expect(False, f"{what} raised " + describe_exception(exc, kata_files(), root()))
-        return None
-    return as_numpy(value, what)
+        return FAILED
+
+
+def run(what: str, call):
+    """Runs learner code that should return a Tensor; the numpy result, or None (recorded)."""
+    value = attempt(what, call)
+    return None if value is FAILED else as_numpy(value, what)
 
 
 def build(what: str, factory):
@@ -134,6 +142,14 @@ def build(what: str, factory):
     except Exception as exc:  # noqa: BLE001
         expect(False, f"{what} raised " + describe_exception(exc, kata_files(), root()))
         return None
+
+
+def gpt2_module(what: str, factory, prefix: str, keep: tuple[str, ...] = ("",)):
+    """Builds a learner module and loads GPT-2's weights into it; None (recorded) on failure."""
+    module = build(what, factory)
+    if module is not None and load_gpt2(module, prefix, what.split("(")[0], keep):
+        return module
+    return None
 
 
 def ids_tensor(array: np.ndarray):

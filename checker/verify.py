@@ -7,8 +7,6 @@ reference solutions, so each kata is judged on its own.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from rich.console import Console
 from rich.markup import escape
 

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from checker.testkit import build, expect_close, fixture, load_gpt2, run, tensor, tiny_config
+from checker.testkit import expect_close, fixture, gpt2_module, run, tensor, tiny_config
 
 PREFIX = "transformer.h.0.mlp."
 
@@ -15,10 +15,8 @@ def _golden():
 
 def _mlp(learner):
     config = tiny_config()
-    mlp = build("GPT2MLP(4 * n_embd, config)", lambda: learner.GPT2MLP(4 * config.n_embd, config))
-    if mlp is not None and load_gpt2(mlp, PREFIX, "GPT2MLP"):
-        return mlp
-    return None
+    return gpt2_module("GPT2MLP(4 * n_embd, config)",
+                       lambda: learner.GPT2MLP(4 * config.n_embd, config), PREFIX)
 
 
 def _mistakes(g) -> dict:

@@ -2,15 +2,13 @@
 
 import numpy as np
 
-from checker.testkit import build, expect, expect_close, fixture, ids_tensor, load_gpt2, run, tiny_config
+from checker.testkit import (build, expect, expect_close, fixture, gpt2_module, ids_tensor, run, tiny_config)
 
 
 def _embeddings(learner):
     config = tiny_config()
-    module = build("GPT2Embeddings(config)", lambda: learner.GPT2Embeddings(config))
-    if module is not None and load_gpt2(module, "transformer.", "GPT2Embeddings", keep=("wte.",)):
-        return module
-    return None
+    return gpt2_module("GPT2Embeddings(config)", lambda: learner.GPT2Embeddings(config),
+                       "transformer.", keep=("wte.",))
 
 
 def test_hello_world(learner):

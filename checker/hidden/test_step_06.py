@@ -2,16 +2,13 @@
 
 import numpy as np
 
-from checker.testkit import (build, expect, expect_close, fixture, ids_tensor, load_gpt2, run,
-                             tiny_config)
+from checker.testkit import expect, expect_close, fixture, gpt2_module, ids_tensor, run, tiny_config
 
 
 def _positions(learner):
     config = tiny_config()
-    module = build("GPT2PositionEmbeddings(config)", lambda: learner.GPT2PositionEmbeddings(config))
-    if module is not None and load_gpt2(module, "transformer.", "GPT2PositionEmbeddings", keep=("wpe.",)):
-        return module
-    return None
+    return gpt2_module("GPT2PositionEmbeddings(config)",
+                       lambda: learner.GPT2PositionEmbeddings(config), "transformer.", keep=("wpe.",))
 
 
 def _squeeze(out):

@@ -8,8 +8,7 @@ own intermediates to name the first stage that goes wrong.
 import numpy as np
 
 from checker import diagnose, reference
-from checker.testkit import (build, expect, expect_close, fixture, load_gpt2, run, tensor,
-                             tiny_config)
+from checker.testkit import expect, expect_close, fixture, gpt2_module, run, tensor, tiny_config
 
 PREFIX = "transformer.h.0.attn."
 
@@ -20,10 +19,8 @@ def _golden():
 
 def _attention(learner):
     config = tiny_config()
-    module = build("GPT2MultiHeadAttention(config)", lambda: learner.GPT2MultiHeadAttention(config))
-    if module is not None and load_gpt2(module, PREFIX, "GPT2MultiHeadAttention"):
-        return module
-    return None
+    return gpt2_module("GPT2MultiHeadAttention(config)",
+                       lambda: learner.GPT2MultiHeadAttention(config), PREFIX)
 
 
 def _mistakes(g) -> dict:

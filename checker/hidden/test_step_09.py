@@ -3,17 +3,14 @@
 import numpy as np
 
 from checker import diagnose, reference
-from checker.testkit import build, expect, expect_close, fixture, load_gpt2, run, tensor, tiny_config
+from checker.testkit import expect, expect_close, fixture, gpt2_module, run, tensor, tiny_config
 
 PREFIX = "transformer.h.0."
 
 
 def _block(learner):
     config = tiny_config()
-    block = build("GPT2Block(config)", lambda: learner.GPT2Block(config))
-    if block is not None and load_gpt2(block, PREFIX, "GPT2Block"):
-        return block
-    return None
+    return gpt2_module("GPT2Block(config)", lambda: learner.GPT2Block(config), PREFIX)
 
 
 def _mistakes(x) -> dict:

@@ -3,17 +3,14 @@
 import numpy as np
 
 from checker import reference
-from checker.testkit import (build, expect, expect_close, fixture, ids_tensor, load_gpt2, run,
-                             tiny_config)
+from checker.testkit import expect, expect_close, fixture, gpt2_module, ids_tensor, run, tiny_config
 
 
 def _model(learner):
     config = tiny_config()
-    model = build("GPT2Model(config)", lambda: learner.GPT2Model(config))
-    if model is not None and load_gpt2(model, "transformer.", "GPT2Model",
-                                       keep=("wte.", "wpe.", "h.", "ln_f.")):
-        return model, config
-    return None, config
+    model = gpt2_module("GPT2Model(config)", lambda: learner.GPT2Model(config), "transformer.",
+                        keep=("wte.", "wpe.", "h.", "ln_f."))
+    return model, config
 
 
 def _mistakes(ids, config) -> dict:

@@ -3,15 +3,12 @@
 import numpy as np
 
 from checker import reference
-from checker.testkit import build, expect, expect_close, fixture, ids_tensor, load_gpt2, run, tiny_config
+from checker.testkit import expect, expect_close, fixture, gpt2_module, ids_tensor, run, tiny_config
 
 
 def _model(learner):
     config = tiny_config()
-    model = build("MaxGPT2LMHeadModel(config)", lambda: learner.MaxGPT2LMHeadModel(config))
-    if model is not None and load_gpt2(model, "", "MaxGPT2LMHeadModel"):
-        return model
-    return None
+    return gpt2_module("MaxGPT2LMHeadModel(config)", lambda: learner.MaxGPT2LMHeadModel(config), "")
 
 
 def test_logits_match_gpt2(learner):

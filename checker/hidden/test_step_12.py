@@ -4,13 +4,11 @@ Greedy decoding is checked token for token, with the logits of every step. Sampl
 statistically against Hugging Face's next-token probabilities at three temperatures.
 """
 
-import math
-
 import numpy as np
 import pytest
 
-from checker.testkit import (build, expect, expect_close, fixture, ids_tensor, load_gpt2, note,
-                             run, tensor, tiny_config)
+from checker.testkit import (FAILED, attempt, build, expect, expect_close, fixture, ids_tensor,
+                             load_gpt2, note, run, tensor, tiny_config)
 
 NEW_TOKENS = 16
 TEMPERATURES = (0.5, 1.0, 1.5)
@@ -100,11 +98,10 @@ def test_greedy_next_token(learner):
     model = _recording_model()
     if model is None:
         return
-    try:
-        value = learner.generate_next_token(model, ids_tensor(g["prompt_ids"]), temperature=1.0,
-                                            do_sample=False)
-    except Exception as exc:  # noqa: BLE001
-        run("generate_next_token(..., do_sample=False)", lambda: (_ for _ in ()).throw(exc))
+    value = attempt("generate_next_token(..., do_sample=False)",
+                    lambda: learner.generate_next_token(model, ids_tensor(g["prompt_ids"]),
+                                                        temperature=1.0, do_sample=False))
+    if value is FAILED:
         return
     token = _token(value, "generate_next_token(..., do_sample=False)")
     expected = int(g["greedy_ids"][0, g["prompt_ids"].shape[1]])
@@ -164,11 +161,10 @@ def test_sampling_distribution(learner, temperature):
     np.random.seed(SEED)
     draws = []
     for _ in range(DRAWS):
-        try:
-            value = learner.generate_next_token(model, ids, temperature=temperature, do_sample=True)
-        except Exception as exc:  # noqa: BLE001
-            run(f"generate_next_token(..., temperature={temperature:g}, do_sample=True)",
-                lambda: (_ for _ in ()).throw(exc))
+        value = attempt(f"generate_next_token(..., temperature={temperature:g}, do_sample=True)",
+                        lambda: learner.generate_next_token(model, ids, temperature=temperature,
+                                                            do_sample=True))
+        if value is FAILED:
             return
         token = _token(value, "generate_next_token(..., do_sample=True)")
         if token is None:
