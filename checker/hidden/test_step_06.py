@@ -24,6 +24,8 @@ def _mistakes(wpe, length) -> dict:
             wpe[1:length + 1],
         "positions are counted backwards. Position i of the sequence uses row i of wpe.":
             wpe[:length][::-1],
+        "every position gets row 0 of wpe. Look up positions 0, 1, ..., seq_len - 1.":
+            np.broadcast_to(wpe[0], (length, wpe.shape[1])),
     }
 
 
