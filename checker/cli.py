@@ -234,6 +234,23 @@ def _after(curriculum: Curriculum, kata: Kata, result: CheckResult, first_pass: 
                       f"[green]Kata {nxt.number} ({nxt.title}) is next, once it is released.[/]")
 
 
+@cli.command("reset")
+@click.argument("number", type=int)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def reset_command(number: int, yes: bool) -> None:
+    """Put kata NUMBER's untouched skeleton back (your file is backed up first)."""
+    from checker.reset import pristine_skeleton, reset
+
+    curriculum, store = _course()
+    kata = _available(curriculum, number)
+    pristine_skeleton(curriculum.root, kata)  # fail before asking if it cannot be done
+    if not yes and not click.confirm(f"Replace {kata.file} with the original skeleton?"):
+        raise click.exceptions.Abort()
+    backup = reset(curriculum.root, kata, state_dir(curriculum.root) / "backups")
+    console.print(f"{kata.file} is the original skeleton again."
+                  + (f" Your version is saved as {backup}." if backup else ""), markup=False)
+
+
 @cli.command("run")
 @click.argument("prompt", default="Hello world")
 @click.option("--tokens", "new_tokens", type=click.IntRange(1, 200), default=20, show_default=True,

@@ -21,7 +21,7 @@ REQUIRED = {
     "hints": list,
     "time_limit_s": (int, float),
 }
-OPTIONAL = {"available": bool, "uses_max": bool, "uses": list}
+OPTIONAL = {"available": bool, "uses_max": bool, "uses": list, "skeleton_sha256": str}
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class Kata:
     available: bool = True
     uses_max: bool = True
     uses: tuple[int, ...] = ()  # earlier katas whose learner code this one imports
+    skeleton_sha256: str | None = None  # the untouched skeleton, for `kata reset`
 
     @property
     def module(self) -> str:
@@ -151,6 +152,9 @@ def _parse_entry(entry: object, label: str, root: Path) -> Kata:
             raise CurriculumError(f"{label}: every item of `{field}` must be a non-empty string.")
     if not entry["hints"]:
         raise CurriculumError(f"{label}: give at least one hint.")
+    digest = entry.get("skeleton_sha256")
+    if digest is not None and not (len(digest) == 64 and all(c in "0123456789abcdef" for c in digest)):
+        raise CurriculumError(f"{label}: `skeleton_sha256` must be 64 lowercase hex digits.")
     uses = entry.get("uses", [])
     if not all(isinstance(n, int) and not isinstance(n, bool) and 0 < n < entry["number"]
                for n in uses):
@@ -169,6 +173,7 @@ def _parse_entry(entry: object, label: str, root: Path) -> Kata:
         available=entry.get("available", True),
         uses_max=entry.get("uses_max", True),
         uses=tuple(uses),
+        skeleton_sha256=entry.get("skeleton_sha256"),
     )
     if kata.available:
         for field in ("file", "lesson", "tests", "solution"):

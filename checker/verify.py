@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from checker.curriculum import Curriculum, Kata
-from checker.golden import verify_all
+from checker.golden import sha256_of, verify_all
 from checker.paths import fixtures_dir
 from checker.runner import run_kata
 
@@ -23,6 +23,10 @@ def verify_kata(curriculum: Curriculum, kata: Kata) -> list[str]:
     problems = verify_all(fixtures_dir(root), kata.fixtures)
     if problems:
         return problems
+    skeleton_sha = sha256_of(root / kata.file)
+    if kata.skeleton_sha256 and skeleton_sha != kata.skeleton_sha256:
+        problems.append(f"{kata.file} is not the skeleton curriculum.yaml records; if you changed "
+                        f"it on purpose, set skeleton_sha256: {skeleton_sha}")
     skeleton = run_kata(curriculum, kata, learner_file=root / kata.file, deps_dir=solutions)
     if skeleton.status != "fail":
         problems.append(f"the skeleton {kata.file} should fail its hidden tests cleanly, but the "
