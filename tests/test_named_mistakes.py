@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # (kata, text in the reference solution, the mistaken text, words the checker must say)
 MISTAKES = [
+    (2, "num_upper=num_tokens,", "num_upper=num_tokens + 1,", "one diagonal too wide"),
     (3, "beta=self.bias,", "beta=self.bias * 0,", "the bias is not added"),
     (5, "return self.wte(input_ids)", "return self.wte(input_ids + 1)", "off by one"),
     (6, "return self.wpe(positions)", "return self.wpe(positions + 1)", "positions start at 1"),

@@ -39,11 +39,21 @@ def test_visibility_matches_gpt2(learner, seq, past):
     leaked = [tuple(map(int, p)) for p in np.argwhere(~allowed & ~(mask <= BLOCKED_AT_MOST))]
     hidden = [tuple(map(int, p)) for p in np.argwhere(allowed & ~(np.abs(mask) <= 1e-6))]
     expect(not leaked, f"causal_mask({seq}, {past}) lets queries see future keys at {_where(leaked)} "
-                       "[query, key]: those entries must be -inf." +
-           (" Your mask looks transposed: the future is above the diagonal (key > query)."
-            if hidden and leaked else ""))
+                       "[query, key]: those entries must be -inf." + _name(leaked, hidden, past))
     expect(not hidden, f"causal_mask({seq}, {past}) hides keys a query may see at {_where(hidden)} "
-                       "[query, key]: those entries must be 0.")
+                       "[query, key]: those entries must be 0." + _name(leaked, hidden, past))
+
+
+def _name(leaked, hidden, past) -> str:
+    """The known mistake these wrong entries make, if they make one."""
+    if leaked and hidden:
+        return " Your mask looks transposed: the future is above the diagonal (key > query)."
+    if leaked and all(j == i + past + 1 for i, j in leaked):
+        return " Each query also sees the next token: the band is one diagonal too wide."
+    if hidden and all(j == i + past for i, j in hidden):
+        return (" The diagonal is masked: every token must see itself "
+                "(query i sees keys j <= i + num_tokens).")
+    return ""
 
 
 def test_softmax_of_masked_scores(learner):
