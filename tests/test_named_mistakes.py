@@ -20,7 +20,18 @@ MISTAKES = [
      "return self.sublayer(self.ln(x))", "the residual is missing"),
     (8, "return apply_residual_connection(x, self.sublayer(self.ln(x)))",
      "return apply_residual_connection(x, self.sublayer(x))", "the sublayer receives x itself"),
+    (4, 'hidden_states = F.gelu(hidden_states, approximate="tanh")', "pass",
+     "no activation is applied"),
+    (5, "return self.wte(input_ids)", "return self.wte(input_ids * 0)", "every token gets token 0"),
+    (6, "return self.wpe(positions)", "return self.wpe(positions * 0)", "every position gets row 0"),
+    (8, "return apply_residual_connection(x, self.sublayer(self.ln(x)))",
+     "return self.ln(apply_residual_connection(x, self.sublayer(x)))", "post-norm"),
     (10, "return self.ln_f(hidden_states)", "return hidden_states", "ln_f is not applied"),
+    (10, "pos_embeds = self.wpe(positions)", "pos_embeds = self.wpe(positions + 1)",
+     "positions start at 1"),
+    (11, "return self.lm_head(hidden_states)",
+     "return __import__('max.experimental.functional').experimental.functional.softmax("
+     "self.lm_head(hidden_states))", "returns probabilities"),
 ]
 
 
