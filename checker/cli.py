@@ -13,12 +13,12 @@ from rich.markup import escape
 
 from checker import __version__, render
 from checker.curriculum import Curriculum, Kata, load_curriculum
-from checker.errors import EXIT_FAIL, EXIT_LOCKED, EXIT_PASS, EXIT_SETUP, KataError, LearnerCodeError
+from checker.errors import (EXIT_FAIL, EXIT_LOCKED, EXIT_PASS, EXIT_SETUP, KataError,
+                            LearnerCodeError)
 from checker.golden import verify_all
 from checker.paths import fixtures_dir, repo_root, state_dir
 from checker.progress import (ProgressStore, current_kata, is_unlocked, kata_record, now_iso,
                               passed_numbers, record_attempt)
-
 from checker.runner import CheckResult, file_sha256, run_kata
 
 console = Console(highlight=False)
@@ -33,7 +33,7 @@ def _course() -> tuple[Curriculum, ProgressStore]:
 def _load_progress(store: ProgressStore) -> dict:
     progress = store.load()
     for notice in store.notices:
-        errors.print(f"[yellow]{notice}[/]")
+        errors.print(notice, style="yellow", markup=False)
     store.notices.clear()
     return progress
 
@@ -107,7 +107,7 @@ def solution(number: int, reveal: bool, yes: bool) -> None:
         if not reveal:
             raise KataError(f"Kata {number} has not passed yet, so its solution stays hidden. "
                             f"Try `kata hint {number}` first; `kata solution {number} --reveal` "
-                            "shows it anyway (and records that it was revealed).", )
+                            "shows it anyway (and records that it was revealed).")
         if not yes and not click.confirm(f"Reveal the solution of kata {number} before passing it?"):
             raise click.exceptions.Abort()
         with store.update() as progress:
