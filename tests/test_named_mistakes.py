@@ -10,8 +10,24 @@ from checker.runner import run_kata
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# (kata, text in the reference solution, the mistaken text, words the checker must say)
+# (kata, text in the reference solution, the mistaken text, words the checker must say);
+# several replacements are given as tuples.
 MISTAKES = [
+    (3, "epsilon=self.eps", "epsilon=1e-30", "eps is not used"),
+    (3, "gamma=self.weight,", "gamma=self.weight * 0 + 1,", "the weight does not scale"),
+    (7, "return F.softmax(scores + mask)", "return F.softmax(scores + mask, axis=-2)",
+     "softmax runs over the wrong axis"),
+    (7, "return self.c_proj(self.merge_heads(attn_output))",
+     "return self.merge_heads(attn_output) @ self.c_proj.weight + self.c_proj.bias",
+     "c_proj's weight is used untransposed"),
+    (9, ("self.attn(self.ln_1(hidden_states))", "self.mlp(self.ln_2(hidden_states))"),
+     ("self.attn(self.ln_2(hidden_states))", "self.mlp(self.ln_1(hidden_states))"),
+     "ln_1 and ln_2 are swapped"),
+    (10, "hidden_states = self.h(hidden_states)", "hidden_states = self.h[0](hidden_states)",
+     "only one block runs"),
+    (11, "return self.lm_head(hidden_states)",
+     "return __import__('max.experimental.functional').experimental.functional.logsoftmax("
+     "self.lm_head(hidden_states))", "log-probabilities"),
     (2, "num_upper=num_tokens,", "num_upper=num_tokens + 1,", "one diagonal too wide"),
     (3, "beta=self.bias,", "beta=self.bias * 0,", "the bias is not added"),
     (5, "return self.wte(input_ids)", "return self.wte(input_ids + 1)", "off by one"),
@@ -41,9 +57,12 @@ def test_mistake_is_named(tmp_path, number, right, wrong, words):
     curriculum = load_curriculum(ROOT)
     kata = curriculum.get(number)
     source = (ROOT / kata.solution).read_text()
-    assert right in source, "the reference solution changed: update this table"
+    pairs = zip(right, wrong) if isinstance(right, tuple) else [(right, wrong)]
+    for old, new in pairs:
+        assert old in source, "the reference solution changed: update this table"
+        source = source.replace(old, new)
     learner = tmp_path / f"step_{number:02d}.py"
-    learner.write_text(source.replace(right, wrong))
+    learner.write_text(source)
     result = run_kata(curriculum, kata, learner_file=learner, deps_dir=ROOT / "checker" / "solutions")
     assert result.status == "fail", result.message
     messages = "\n".join(t["message"] or "" for t in result.tests)
