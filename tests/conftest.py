@@ -77,3 +77,16 @@ def run_kata_cli(course: Path, *args: str, timeout: float = 300) -> tuple[int, s
 def assert_no_traceback(*outputs: str) -> None:
     for text in outputs:
         assert "Traceback" not in text, text
+
+
+def mutate(number: int, replacements, folder: Path) -> Path:
+    """A learner file made from kata NUMBER's reference solution with one mistake put in:
+    each (old, new) replacement must apply, so a changed solution fails loudly here."""
+    source = (REPO / "checker" / "solutions" / f"step_{number:02d}.py").read_text()
+    for old, new in replacements:
+        assert old in source, f"kata {number}'s solution changed: {old!r} is gone; update the mutant"
+        source = source.replace(old, new)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"step_{number:02d}.py"
+    path.write_text(source)
+    return path

@@ -1,6 +1,7 @@
 """Katas 4, 7, 9 and 12 (MAX): answers written another way pass; common mistakes fail, by name.
 
-Each learner file in tests/learners/ replaces katas/step_NN.py and is checked against the real
+Each learner file (from tests/learners/, or made from a reference solution with one mistake put
+in, see MUTANTS) replaces katas/step_NN.py and is checked against the real
 repository (its fixtures and hidden tests), with the earlier katas it imports taken from the
 reference solutions, as `kata dev verify` does. Nothing in the repository is written.
 
@@ -12,21 +13,54 @@ from __future__ import annotations
 
 import functools
 import re
+import tempfile
+from pathlib import Path
 
 import pytest
 
 from checker.curriculum import load_curriculum
 from checker.runner import run_kata
-from conftest import LEARNERS, REPO
+from conftest import LEARNERS, REPO, mutate
 
 SOLUTIONS = REPO / "checker" / "solutions"
+
+# Mistakes made by changing a few lines of the reference solution; the other learner files in
+# tests/learners/ are written differently from the reference throughout.
+MUTANTS = {
+    "step_07_no_scale.py": (7, [("        scores = scores / math.sqrt(self.head_dim)\n", "")]),
+    "step_07_no_mask.py": (7, [("return F.softmax(scores + mask)", "return F.softmax(scores)")]),
+    "step_07_wrong_head_split.py": (7, [
+        ("        x = x.reshape([batch, seq, self.num_heads, self.head_dim])\n"
+         "        return x.transpose(1, 2)",
+         "        return x.reshape([batch, self.num_heads, seq, self.head_dim])"),
+        ("        x = x.transpose(1, 2)  # (batch, seq, heads, head_dim)\n"
+         "        batch, seq = x.shape[0], x.shape[1]",
+         "        batch, seq = x.shape[0], x.shape[2]"),
+    ]),
+    "step_12_no_temperature.py": (12, [("F.softmax(next_token_logits / temperature)",
+                                        "F.softmax(next_token_logits)")]),
+    "step_12_temperature_after_softmax.py": (12, [
+        ("    probs = F.softmax(next_token_logits / temperature)\n",
+         "    probs = F.softmax(next_token_logits)\n    probs = probs / temperature\n")]),
+    "step_12_always_argmax.py": (12, [("    if not do_sample:\n        return F.argmax(next_token_logits)",
+                                       "    return F.argmax(next_token_logits)")]),
+    "step_12_uniform.py": (12, [("np.random.choice(len(probs_np), p=probs_np)",
+                                 "np.random.choice(len(probs_np))")]),
+}
+
+
+def _learner_file(learner: str):
+    if learner not in MUTANTS:
+        return LEARNERS / learner
+    number, replacements = MUTANTS[learner]
+    return mutate(number, replacements, Path(tempfile.mkdtemp(prefix="kata-mutant-")))
 
 
 @functools.lru_cache(maxsize=None)  # one check per file, however many tests read it
 def _check(learner: str):
     number = int(learner.split("_")[1])
     curriculum = load_curriculum(REPO)
-    result = run_kata(curriculum, curriculum.get(number), learner_file=LEARNERS / learner,
+    result = run_kata(curriculum, curriculum.get(number), learner_file=_learner_file(learner),
                       deps_dir=SOLUTIONS)
     print(f"{learner} ({result.duration_s:.0f} s) {_describe(result)}")  # shown with -rA
     return result

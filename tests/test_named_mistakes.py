@@ -7,6 +7,7 @@ import pytest
 
 from checker.curriculum import load_curriculum
 from checker.runner import run_kata
+from conftest import mutate
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,13 +57,8 @@ MISTAKES = [
 def test_mistake_is_named(tmp_path, number, right, wrong, words):
     curriculum = load_curriculum(ROOT)
     kata = curriculum.get(number)
-    source = (ROOT / kata.solution).read_text()
-    pairs = zip(right, wrong) if isinstance(right, tuple) else [(right, wrong)]
-    for old, new in pairs:
-        assert old in source, "the reference solution changed: update this table"
-        source = source.replace(old, new)
-    learner = tmp_path / f"step_{number:02d}.py"
-    learner.write_text(source)
+    pairs = list(zip(right, wrong)) if isinstance(right, tuple) else [(right, wrong)]
+    learner = mutate(number, pairs, tmp_path)
     result = run_kata(curriculum, kata, learner_file=learner, deps_dir=ROOT / "checker" / "solutions")
     assert result.status == "fail", result.message
     messages = "\n".join(t["message"] or "" for t in result.tests)
