@@ -31,15 +31,19 @@ _DEFAULTS = contextlib.ExitStack()
 OUTPUT_LIMIT = 500
 
 
+def _for_current_test(store: dict[str, list[str]], message: str) -> None:
+    if _CURRENT:
+        store.setdefault(_CURRENT[-1], []).append(message)
+
+
 def record_message(message: str) -> None:
     """Called by checker.testkit.expect for a failed check in the running test."""
-    if _CURRENT:
-        _MESSAGES.setdefault(_CURRENT[-1], []).append(message)
+    _for_current_test(_MESSAGES, message)
 
 
 def record_note(message: str) -> None:
-    if _CURRENT:
-        _NOTES.setdefault(_CURRENT[-1], []).append(message)
+    """Called by checker.testkit.note: shown under the running test, pass or fail."""
+    _for_current_test(_NOTES, message)
 
 
 def _use_cpu_float32() -> None:

@@ -35,3 +35,12 @@ def gpt2_state(fixtures_dir: Path, prefix: str, keep: tuple[str, ...] = ("",)) -
             array = array.T
         state[name[len(prefix):]] = to_tensor(array)
     return state
+
+
+def learner_config(fixtures_dir: Path):
+    """The course's tiny GPT-2 (or the checkpoint's configuration), built with the learner's own
+    GPT2Config from kata 1."""
+    import importlib
+
+    values = golden.load(fixtures_dir, "golden/step_01.json")["tiny"]
+    return importlib.import_module("katas.step_01").GPT2Config(**values)
