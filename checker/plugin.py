@@ -23,6 +23,8 @@ sigint.install()  # first thing: the plugin is loaded before any test module imp
 # Taken out of the environment before learner code runs, so it cannot simply read them there.
 _RESULT_FILE = os.environ.pop("KATA_RESULT_FILE", None)
 _TOKEN = os.environ.pop("KATA_TOKEN", None)
+_FRESH_IN = os.environ.pop("KATA_FRESH_IN", None)
+_FRESH_OUT = os.environ.pop("KATA_FRESH_OUT", None)
 _RESULTS: list[dict] = []
 _MESSAGES: dict[str, list[str]] = {}
 _NOTES: dict[str, list[str]] = {}
@@ -34,6 +36,11 @@ OUTPUT_LIMIT = 500
 def _for_current_test(store: dict[str, list[str]], message: str) -> None:
     if _CURRENT:
         store.setdefault(_CURRENT[-1], []).append(message)
+
+
+def fresh_paths() -> tuple[Path, Path] | None:
+    """Where the parent put this check's fresh inputs, and where their outputs go."""
+    return (Path(_FRESH_IN), Path(_FRESH_OUT)) if _FRESH_IN and _FRESH_OUT else None
 
 
 def record_message(message: str) -> None:

@@ -20,14 +20,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
+from checker import fresh
 from checker.curriculum import Curriculum, Kata
 from checker.golden import sha256_of
+from checker.paths import fixtures_dir
 
 # Added to a kata's limit when MAX has not compiled its kernels on this machine yet: each new
 # operation family compiles once (measured 20 s to 3 min each on 2 cores).
 COLD_ALLOWANCE_S = 20 * 60
 COMPILED = re.compile(r"compiled (\S+) on the fly in ([\d.]+)s")
 TAIL_CHARS = 1500
+FRESH_TEST = "check_fresh_inputs.py"
 
 
 @dataclass
@@ -114,12 +119,17 @@ def run_kata(curriculum: Curriculum, kata: Kata, *, learner_file: Path | None = 
         tmp = Path(tmp)
         token = secrets.token_hex(16)
         result_file = tmp / "result.json"
+        fresh_in, fresh_out = tmp / "fresh_inputs.npz", tmp / "fresh_outputs.npz"
+        inputs = fresh.make_inputs(kata.number, fixtures_dir(root),
+                                   np.random.default_rng(secrets.randbits(128)))
+        fresh.save(fresh_in, inputs)
         log_file = tmp / "output.log"
         env = dict(os.environ)
         env.update({
             "KATA_ROOT": str(root), "KATA_FILE": str(learner_file), "KATA_MODULE": kata.module,
             "KATA_DEPS_DIR": str(deps_dir), "KATA_RESULT_FILE": str(result_file),
             "KATA_TOKEN": token, "KATA_STATUS_DIR": str(tmp),
+            "KATA_FRESH_IN": str(fresh_in), "KATA_FRESH_OUT": str(fresh_out),
             "KATA_USES_MAX": "1" if kata.uses_max else "0",
             "PYTHONPATH": os.pathsep.join([str(root), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
             "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1",
@@ -130,7 +140,7 @@ def run_kata(curriculum: Curriculum, kata: Kata, *, learner_file: Path | None = 
         # itself. Interpreting the (pre-compiled) ops alone measured 3x faster here.
         env.setdefault("MAX_EAGER_EXECUTOR", "interpreter")
         hidden = root / kata.tests
-        command = [sys.executable, "-m", "pytest", str(hidden), "-c", str(hidden.parent / "pytest.ini"),
+        command = [sys.executable, "-m", "pytest", str(hidden), str(hidden.parent / FRESH_TEST), "-c", str(hidden.parent / "pytest.ini"),
                    "--rootdir", str(hidden.parent), "-p", "pytest_check.plugin",
                    "-p", "checker.plugin", "-q", "--no-header", "-rN", "--tb=short"]
         with open(log_file, "wb") as log:
@@ -148,9 +158,35 @@ def run_kata(curriculum: Curriculum, kata: Kata, *, learner_file: Path | None = 
                                "Is there an infinite loop, or a loop that never reaches its end?",
                                duration_s=duration, sha256=sha)
         verdict = _read_verdict(result_file, token, proc.returncode, log_file)
+        if verdict.passed:
+            _judge_fresh(verdict, kata.number, inputs, fresh_out, fixtures_dir(root))
         verdict.kata, verdict.slug = kata.number, kata.slug
         verdict.duration_s, verdict.sha256 = duration, sha
         return verdict
+
+
+def _judge_fresh(verdict: CheckResult, number: int, inputs: dict, outputs_file: Path,
+                 fixtures: Path) -> None:
+    """The parent's own judgement of the outputs on fresh inputs: a pass the child reports
+    stands only if these numbers are right too (see checker/fresh.py)."""
+    outputs = fresh.load(outputs_file)
+    try:
+        problem = ("the outputs on the fresh inputs never came back" if outputs is None
+                   else fresh.judge(number, inputs, outputs, fixtures))
+    except Exception as exc:  # noqa: BLE001 - outputs the learner's process wrote can be anything
+        problem = f"the outputs on the fresh inputs could not be read ({type(exc).__name__})"
+    if problem is None:
+        return
+    message = ("Your code passed the examples but not inputs made up for this check: "
+               f"{problem}. A pass must come from computing the answer, for any input.")
+    verdict.status, verdict.message = "fail", message
+    for test in verdict.tests:
+        if test["name"] == "test_fresh_inputs":
+            test.update(status="fail", message=message)
+            break
+    else:
+        verdict.tests.append({"name": "test_fresh_inputs", "status": "fail", "message": message,
+                              "output": None, "notes": [], "duration_s": 0})
 
 
 def _wait(proc, deadline, status_dir: Path, log_file: Path, on_event) -> bool:

@@ -59,6 +59,13 @@ def as_numpy(value, what: str):
     from max.experimental.tensor import Tensor
 
     if isinstance(value, Tensor):
+        from max.dtype import DType
+
+        if value.dtype.is_float() and value.dtype != DType.float32:
+            expect(False, f"{what}: your tensor is {value.dtype.name}; GPT-2 here computes in "
+                          "float32. Keep every float tensor float32: build tensors from float32 "
+                          "arrays (numpy defaults to float64) and do not cast.")
+            return None
         try:
             return value.to_numpy()
         except Exception as exc:  # noqa: BLE001 - realizing learner graphs can fail any way
