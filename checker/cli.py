@@ -365,15 +365,12 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(EXIT_SETUP)
-    except click.exceptions.Abort:
-        errors.print("Stopped.")
+    except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+        errors.print("Stopped (Ctrl-C). Nothing was recorded for what was interrupted.")
         sys.exit(130)
     except KataError as exc:
         errors.print(str(exc), style="red", markup=False)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        errors.print("Stopped (Ctrl-C). Nothing was recorded for the interrupted check.")
-        sys.exit(130)
     except Exception:  # noqa: BLE001 - a bug of ours: keep the details, show a short message
         log = _save_crash()
         errors.print(f"The checker itself failed (a bug, not your code). Details: {log}. "

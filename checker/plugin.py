@@ -30,7 +30,8 @@ _MESSAGES: dict[str, list[str]] = {}
 _NOTES: dict[str, list[str]] = {}
 _CURRENT: list[str] = []
 _DEFAULTS = contextlib.ExitStack()
-OUTPUT_LIMIT = 500
+OUTPUT_LIMIT = 500  # characters of a test's printed output kept in the result
+PRINT_LIMIT = 10 * 10**6  # a test that prints more than this fails: runaway output is a bug
 
 
 def _for_current_test(store: dict[str, list[str]], message: str) -> None:
@@ -118,6 +119,11 @@ def _record(report) -> None:
     if status == "fail" and not lines:
         lines.append(item_error or _short(report.longreprtext))
     output = (report.capstdout or "") + (report.capstderr or "")
+    if len(output) > PRINT_LIMIT and status != "skip":
+        status = "fail"
+        lines = [f"Your code printed {len(output) / 1e6:.1f} MB during this test; a check allows "
+                 f"{PRINT_LIMIT // 10**6} MB. Remove the print from your loop, or print less "
+                 "(printing a whole tensor of logits is megabytes)."]
     _RESULTS.append({
         "name": name,
         "status": status,

@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from checker import fresh
+from checker import fresh, sandbox
 from checker.curriculum import Curriculum, Kata
 from checker.golden import sha256_of
 from checker.paths import fixtures_dir
@@ -32,6 +32,16 @@ from checker.paths import fixtures_dir
 COLD_ALLOWANCE_S = 20 * 60
 COMPILED = re.compile(r"compiled (\S+) on the fly in ([\d.]+)s")
 TAIL_CHARS = 1500
+# The child is stopped past these: a learner's runaway loop must not take the machine with it.
+MEMORY_LIMIT_MB = 4096
+OUTPUT_LIMIT_MB = 50
+STOPPED = {
+    "memory": "Your code used more than {memory} MB of memory and was stopped. Is something "
+              "growing without end (a list appended to in a loop, a tensor as large as the "
+              "vocabulary squared)?",
+    "output": "Your code printed more than {output} MB and was stopped. Remove the print in "
+              "your loop, or print less.",
+}
 FRESH_TEST = "check_fresh_inputs.py"
 
 
@@ -120,14 +130,16 @@ def run_kata(curriculum: Curriculum, kata: Kata, *, learner_file: Path | None = 
         token = secrets.token_hex(16)
         result_file = tmp / "result.json"
         fresh_in, fresh_out = tmp / "fresh_inputs.npz", tmp / "fresh_outputs.npz"
-        inputs = fresh.make_inputs(kata.number, fixtures_dir(root),
-                                   np.random.default_rng(secrets.randbits(128)))
+        fixtures = fixtures_dir(root)
+        inputs = fresh.make_inputs(kata.number, fixtures, np.random.default_rng(secrets.randbits(128)))
         fresh.save(fresh_in, inputs)
+        box = sandbox.build(tmp, root, fixtures, learner_file, deps_dir, kata.file)
         log_file = tmp / "output.log"
         env = dict(os.environ)
         env.update({
-            "KATA_ROOT": str(root), "KATA_FILE": str(learner_file), "KATA_MODULE": kata.module,
-            "KATA_DEPS_DIR": str(deps_dir), "KATA_RESULT_FILE": str(result_file),
+            "KATA_ROOT": str(box.root), "KATA_FIXTURES": str(box.box_fixtures),
+            "KATA_FILE": str(box.learner_file), "KATA_MODULE": kata.module,
+            "KATA_DEPS_DIR": str(box.deps_dir), "KATA_RESULT_FILE": str(result_file),
             "KATA_TOKEN": token, "KATA_STATUS_DIR": str(tmp),
             "KATA_FRESH_IN": str(fresh_in), "KATA_FRESH_OUT": str(fresh_out),
             "KATA_USES_MAX": "1" if kata.uses_max else "0",
@@ -140,29 +152,56 @@ def run_kata(curriculum: Curriculum, kata: Kata, *, learner_file: Path | None = 
         # itself. Interpreting the (pre-compiled) ops alone measured 3x faster here.
         env.setdefault("MAX_EAGER_EXECUTOR", "interpreter")
         hidden = root / kata.tests
-        command = [sys.executable, "-m", "pytest", str(hidden), str(hidden.parent / FRESH_TEST), "-c", str(hidden.parent / "pytest.ini"),
-                   "--rootdir", str(hidden.parent), "-p", "pytest_check.plugin",
-                   "-p", "checker.plugin", "-q", "--no-header", "-rN", "--tb=short"]
+        command = [sys.executable, "-m", "pytest", str(hidden), str(hidden.parent / FRESH_TEST),
+                   "-c", str(hidden.parent / "pytest.ini"), "--rootdir", str(hidden.parent),
+                   "-p", "pytest_check.plugin", "-p", "checker.plugin", "-q", "--no-header", "-rN",
+                   "--tb=short", "--show-capture=no"]  # the plugin keeps what a test printed
         with open(log_file, "wb") as log:
-            proc = subprocess.Popen(command, cwd=root, env=env, stdin=subprocess.DEVNULL,
+            proc = subprocess.Popen(command, cwd=box.root, env=env, stdin=subprocess.DEVNULL,
                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            timed_out = _wait(proc, started + limit, tmp, log_file, on_event)
+            stopped = _wait(proc, started + limit, tmp, log_file, on_event)
         except BaseException:
             _kill_group(proc)  # Ctrl-C in the checker: leave nothing running behind
             raise
         duration = round(time.monotonic() - started, 2)
-        if timed_out:
+        if stopped == "timeout":
             return CheckResult(kata.number, kata.slug, "timeout",
                                f"Your code did not finish within {limit:g} seconds and was stopped. "
                                "Is there an infinite loop, or a loop that never reaches its end?",
                                duration_s=duration, sha256=sha)
+        if stopped:
+            return CheckResult(kata.number, kata.slug, "error", STOPPED[stopped].format(
+                memory=memory_limit_mb(), output=OUTPUT_LIMIT_MB), duration_s=duration, sha256=sha)
         verdict = _read_verdict(result_file, token, proc.returncode, log_file)
         if verdict.passed:
-            _judge_fresh(verdict, kata.number, inputs, fresh_out, fixtures_dir(root))
+            _judge_fresh(verdict, kata.number, inputs, fresh_out, fixtures)
+        _refuse_writes(verdict, box)
         verdict.kata, verdict.slug = kata.number, kata.slug
         verdict.duration_s, verdict.sha256 = duration, sha
         return verdict
+
+
+def memory_limit_mb() -> int:
+    """The child's memory limit: KATA_MEMORY_LIMIT_MB, for a bigger model or a smaller laptop."""
+    try:
+        return max(256, int(os.environ.get("KATA_MEMORY_LIMIT_MB", MEMORY_LIMIT_MB)))
+    except ValueError:
+        return MEMORY_LIMIT_MB
+
+
+def _refuse_writes(verdict: CheckResult, box: sandbox.Sandbox) -> None:
+    """Learner paths as the learner knows them; and no pass for code that wrote where it must not."""
+    verdict.message = box.unbox(verdict.message)
+    for test in verdict.tests:
+        test["message"], test["output"] = box.unbox(test.get("message")), box.unbox(test.get("output"))
+    written = box.writes()
+    if written:
+        verdict.status = "error"
+        verdict.message = (
+            f"Your code wrote to {', '.join(written)} during the check. The check ran on a private "
+            "copy, so the course's fixtures and your progress are safe, but a check whose code "
+            "writes into fixtures/ or .kata/ does not count. Remove that write.")
 
 
 def _judge_fresh(verdict: CheckResult, number: int, inputs: dict, outputs_file: Path,
@@ -189,10 +228,11 @@ def _judge_fresh(verdict: CheckResult, number: int, inputs: dict, outputs_file: 
                               "output": None, "notes": [], "duration_s": 0})
 
 
-def _wait(proc, deadline, status_dir: Path, log_file: Path, on_event) -> bool:
-    """Waits for the child; True if it had to be killed for running past its deadline."""
+def _wait(proc, deadline, status_dir: Path, log_file: Path, on_event) -> str | None:
+    """Waits for the child; why it had to be stopped ("timeout", "memory", "output"), or None."""
     read_upto = 0
     cold_seen = False
+    memory_limit = memory_limit_mb() << 20
     while proc.poll() is None:
         if not cold_seen and (status_dir / "cold").exists():
             cold_seen = True
@@ -202,13 +242,32 @@ def _wait(proc, deadline, status_dir: Path, log_file: Path, on_event) -> bool:
                                  "operation compiles the first time it is used (20 s to 3 min "
                                  "each, once). `kata setup` compiles all of them ahead of time.")
         read_upto = _report_compiles(log_file, read_upto, on_event)
-        if time.monotonic() > deadline:
+        stopped = ("timeout" if time.monotonic() > deadline else
+                   "memory" if _resident_bytes(proc.pid) > memory_limit else
+                   "output" if _size(log_file) > OUTPUT_LIMIT_MB << 20 else None)
+        if stopped:
             _kill_group(proc)
-            return True
+            return stopped
         time.sleep(0.1)
     _report_compiles(log_file, read_upto, on_event)
     _kill_group(proc)  # whatever the learner's code left running in the background
-    return False
+    return None
+
+
+def _resident_bytes(pid: int) -> int:
+    """The child's resident memory (0 where /proc is not available, e.g. macOS)."""
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _report_compiles(log_file: Path, offset: int, on_event) -> int:

@@ -36,7 +36,8 @@ def test_solution_passes(course):
     result = _run(course)
     assert result.status == "pass", _messages(result)
     assert result.passed and result.kata == 1 and result.slug == "config"
-    assert len(result.tests) == 4 and all(t["status"] == "pass" for t in result.tests)
+    assert len(result.tests) == 5 and all(t["status"] == "pass" for t in result.tests)
+    assert result.tests[-1]["name"] == "test_fresh_inputs"
     assert result.sha256 == file_sha256(course / "katas" / "step_01.py")
     assert result.duration_s > 0
 
