@@ -1,8 +1,8 @@
 """The learner's progress in .kata/progress.json: atomic writes under a lock, and the unlock rule.
 
 A pass is never lost: every write goes to a temporary file that replaces the old one in one
-rename, the previous good file is kept as progress.json.bak, and a file that cannot be read is
-moved aside (never overwritten) before starting again from the backup or from scratch.
+rename, progress.json.bak is written the same way with the same text, and a file that cannot be
+read is moved aside (never overwritten) before starting again from the backup or from scratch.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -187,24 +186,24 @@ class ProgressStore:
         data["checker_version"] = __version__
         text = json.dumps(data, indent=2, sort_keys=True) + "\n"
         try:
-            if self.path.exists():
-                try:
-                    _validate(json.loads(self.path.read_text(encoding="utf-8")))
-                    shutil.copy2(self.path, self.backup)
-                except (ValueError, UnicodeDecodeError):
-                    pass  # never let a damaged file replace the good backup
-            fd, tmp = tempfile.mkstemp(prefix=".progress-", suffix=".tmp", dir=self.folder)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as out:
-                    out.write(text)
-                    out.flush()
-                    os.fsync(out.fileno())
-                os.replace(tmp, self.path)
-            finally:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)  # only left when the write failed part-way
+            # The backup holds the same text, so damage to either file alone loses nothing.
+            for path in (self.path, self.backup):
+                self._replace(path, text)
         except OSError as exc:
             raise ProgressError(
                 f"Cannot save progress to {self.path} ({exc.strerror}). Your earlier progress "
                 "is unchanged; check the folder's permissions and disk space."
             ) from None
+
+    def _replace(self, path: Path, text: str) -> None:
+        """Writes `text` to `path` in one rename: a crash leaves the old file or the new one."""
+        fd, tmp = tempfile.mkstemp(prefix=".progress-", suffix=".tmp", dir=self.folder)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(text)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)  # only left when the write failed part-way
