@@ -3,19 +3,41 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 
 from checker.errors import EXIT_FAIL, EXIT_PASS
-from conftest import assert_no_traceback, run_kata_cli
+from checker.progress import ProgressStore, passed_numbers
+from conftest import assert_no_traceback, kata_env, place_solution, run_kata_cli
 
 
-def test_verify_the_real_course(course):
-    """Every kata of the course: fixtures verify, skeleton fails, solution passes."""
-    code, out, err = run_kata_cli(course, "dev", "verify", timeout=1800)
-    assert_no_traceback(out, err)
-    assert code == EXIT_PASS, out + err
-    assert out.count("skeleton fails, solution passes") == 12, out
-    assert "FAILED" not in out
-    assert not (course / ".kata" / "progress.json").exists()  # verifying records no progress
+def test_verify_twice_in_parallel(course):
+    """The whole course verified by two processes at once, while a learner's check writes
+    progress: every kata sound in both runs (fixtures verify, skeleton fails, solution passes),
+    and the progress file whole, with exactly the learner's one new attempt."""
+    place_solution(course, 1)
+    assert run_kata_cli(course, "check", "1")[0] == EXIT_PASS
+    runs = [_start(course, "dev", "verify") for _ in range(2)]
+    check = _start(course, "check", "1")
+    outputs = [proc.communicate(timeout=1800) for proc in runs + [check]]
+    for proc, (out, err) in zip(runs, outputs):
+        assert_no_traceback(out, err)
+        assert proc.returncode == EXIT_PASS, out + err
+        assert out.count("skeleton fails, solution passes") == 12, out
+        assert "FAILED" not in out
+    assert check.returncode == EXIT_PASS, outputs[-1]
+    store = ProgressStore(course / ".kata")
+    progress = store.load()
+    assert not store.notices
+    assert passed_numbers(progress) == {1}  # verifying records no progress
+    assert progress["katas"]["1"]["attempts"] == 2
+    assert store.backup.read_text() == store.path.read_text()
+
+
+def _start(course, *args) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", "from checker.cli import main; main()", *args],
+                            cwd=course, env=kata_env(course), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
 
 
 def test_verify_catches_a_solution_that_does_not_pass(course):
