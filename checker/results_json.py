@@ -32,6 +32,7 @@ def _shares(points: float, count: int, passed: bool) -> list[float]:
 
 def kata_result(result: CheckResult, kata: Kata, points: float = 1) -> dict:
     """One kata's result. A kata is worth `points` when it passes and 0 otherwise."""
+    points = int(points) if float(points).is_integer() else points  # 10, not 10.0, in reports
     status = KATA_STATUS.get(result.status, "error")
     score = points if result.passed else 0
     shares = _shares(points, len(result.tests), result.passed)
