@@ -374,7 +374,8 @@ def report_command(paths: tuple[Path, ...], csv_path: Path, html_path: Path, tit
     stuck = built.stuck()
     if stuck:
         console.print(f"Where the class is stuck: kata {stuck['kata']} ({stuck['title']}), "
-                      f"{stuck['attempts']} attempts, {stuck['passes']} passes.", markup=False,
+                      f"{stuck['trying']} learners on it have not passed ({stuck['failing']} attempts), "
+                      f"{stuck['passes']} passed.", markup=False,
                       soft_wrap=True)
     marked = [l for l in built.learners if l.mismatches]
     if marked:

@@ -84,16 +84,20 @@ class ClassReport:
         return sum((learner.katas.get(number) or {}).get("attempts") or 0 for learner in self.learners)
 
     def stuck(self) -> dict | None:
-        """Where the class is stuck: the kata with the most attempts per pass,
-        attempts / (passes + 1), among katas someone has tried (ties: the earlier kata)."""
-        best = None
+        """Where the class is stuck: the kata on which learners who have not passed it spent the
+        most attempts (ties: fewer passes, then the earlier kata). None before any attempt.
+        Counting only those still failing keeps early katas, which everyone attempted on the
+        way through, from always coming first."""
+        best, best_key = None, None
         for number, title in self.katas:
-            attempts, passes = self.attempts(number), self.passes(number)
-            if attempts and (best is None or attempts / (passes + 1) > best[0]):
-                trying = sum(1 for l in self.learners if l.state(number) == ATTEMPTED)
-                best = (attempts / (passes + 1), {"kata": number, "title": title, "attempts": attempts,
-                                                   "passes": passes, "trying": trying})
-        return best[1] if best else None
+            trying = [l for l in self.learners if l.state(number) == ATTEMPTED]
+            failing = sum(l.katas[number].get("attempts") or 0 for l in trying)
+            key = (failing, -self.passes(number))
+            if failing and (best_key is None or key > best_key):
+                best_key = key
+                best = {"kata": number, "title": title, "attempts": self.attempts(number),
+                        "passes": self.passes(number), "trying": len(trying), "failing": failing}
+        return best
 
 
 class Unreadable(Exception):

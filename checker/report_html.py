@@ -40,11 +40,11 @@ def _cards(report: ClassReport) -> str:
 def _stuck(report: ClassReport) -> str:
     stuck = report.stuck()
     if not stuck:
-        return '<p class="stuck" id="stuck">Nobody has attempted a kata yet.</p>'
+        return '<p class="stuck" id="stuck">Nobody is stuck: no kata has attempts that did not pass.</p>'
     return (f'<p class="stuck" id="stuck"><b>Where the class is stuck: kata {stuck["kata"]}, '
-            f'{_e(stuck["title"])}</b> &mdash; {stuck["attempts"]} attempts, {stuck["passes"]} '
-            f'passes; {stuck["trying"]} learners have tried it and not passed yet. '
-            '(The kata with the most attempts per pass.)</p>')
+            f'{_e(stuck["title"])}</b> &mdash; {stuck["trying"]} learners have tried it and not '
+            f'passed yet ({stuck["failing"]} attempts between them); {stuck["passes"]} have passed '
+            "it. (The kata on which learners who have not passed it spent the most attempts.)</p>")
 
 
 def _mismatches(report: ClassReport) -> str:
@@ -121,7 +121,7 @@ def _table(report: ClassReport) -> str:
     rows = []
     for learner in report.learners:
         cells = [
-            f'<td class="name" title="{_e(learner.source)}">{_e(learner.name)}'
+            f'<td class="name" title="{_e(learner.name)} ({_e(learner.source)})">{_e(learner.name)}'
             + (" &#9888;" if learner.mismatches else "") + "</td>",
             f"<td>{_e(learner.email or '')}</td>",
             f'<td class="num">{learner.passed}</td>',
