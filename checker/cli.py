@@ -371,7 +371,7 @@ def report_command(paths: tuple[Path, ...], csv_path: Path, html_path: Path, tit
     report_html.write(built, html_path, title)
     console.print(f"{len(built.learners)} learners, {len(built.skipped)} skipped. "
                   f"Wrote {csv_path} and {html_path}.", markup=False, soft_wrap=True)
-    stuck = built.stuck()
+    stuck = built.stuck
     if stuck:
         console.print(f"Where the class is stuck: kata {stuck['kata']} ({stuck['title']}), "
                       f"{stuck['trying']} learners on it have not passed ({stuck['failing']} attempts), "

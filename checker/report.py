@@ -12,6 +12,7 @@ import csv
 import json
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from checker import progress_json
@@ -77,12 +78,20 @@ class ClassReport:
     learners: list[Learner]
     skipped: list[Skipped]
 
+    @cached_property
+    def _counts(self) -> dict[int, tuple[int, int]]:
+        """(passes, attempts) per kata, counted once: the page asks for them many times."""
+        return {number: (sum(1 for l in self.learners if l.state(number) == PASSED),
+                         sum((l.katas.get(number) or {}).get("attempts") or 0 for l in self.learners))
+                for number, _ in self.katas}
+
     def passes(self, number: int) -> int:
-        return sum(1 for learner in self.learners if learner.state(number) == PASSED)
+        return self._counts[number][0]
 
     def attempts(self, number: int) -> int:
-        return sum((learner.katas.get(number) or {}).get("attempts") or 0 for learner in self.learners)
+        return self._counts[number][1]
 
+    @cached_property
     def stuck(self) -> dict | None:
         """Where the class is stuck: the kata on which learners who have not passed it spent the
         most attempts (ties: fewer passes, then the earlier kata). None before any attempt.

@@ -38,7 +38,7 @@ def _cards(report: ClassReport) -> str:
 
 
 def _stuck(report: ClassReport) -> str:
-    stuck = report.stuck()
+    stuck = report.stuck
     if not stuck:
         return '<p class="stuck" id="stuck">Nobody is stuck: no kata has attempts that did not pass.</p>'
     return (f'<p class="stuck" id="stuck"><b>Where the class is stuck: kata {stuck["kata"]}, '
@@ -65,7 +65,7 @@ def _chart(report: ClassReport) -> str:
     """Passes per kata as an inline SVG bar chart (the stuck kata in amber)."""
     count = max(len(report.katas), 1)
     most = max(len(report.learners), 1)
-    stuck = (report.stuck() or {}).get("kata")
+    stuck = (report.stuck or {}).get("kata")
     bar_w = (CHART_W - 40) / count - BAR_GAP
     plot_h = CHART_H - 40
     parts = [f'<svg id="chart" role="img" width="{CHART_W}" height="{CHART_H}" '

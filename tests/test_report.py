@@ -156,9 +156,9 @@ def test_where_the_class_is_stuck():
         learner({1: (True, 9), 3: (False, 5)}),
     ], [])
     assert class_.passes(1) == 4 and class_.attempts(1) == 33
-    stuck = class_.stuck()
+    stuck = class_.stuck
     assert (stuck["kata"], stuck["trying"], stuck["failing"], stuck["passes"]) == (3, 2, 7, 0)
-    assert ClassReport("c", [(1, "one")], [], []).stuck() is None
+    assert ClassReport("c", [(1, "one")], [], []).stuck is None
     assert "Nobody is stuck" in render(ClassReport("c", [(1, "one")], [learner({1: (True, 1)})], []))
 
 
