@@ -129,6 +129,8 @@ def _read_json(path: Path) -> object:
         raise Unreadable("not a text file") from None
     except ValueError as exc:
         raise Unreadable(f"not valid JSON ({exc})") from None
+    except RecursionError:
+        raise Unreadable("not valid JSON (nested too deeply)") from None
     except OSError as exc:
         raise Unreadable(f"cannot be read ({exc.strerror})") from None
 
@@ -238,9 +240,7 @@ def find_sources(paths: list[Path]) -> tuple[list[tuple[Path, Path | None]], lis
         for child in children:
             if child.name.startswith(".") or child.name in IGNORED_FOLDERS:
                 continue
-            if child.is_dir():
-                found += visit(Path(child.path), depth + 1, False)
-            elif child.name.endswith(".json"):
+            if child.is_dir() or child.name.endswith(".json"):  # other files: not ours to judge
                 found += visit(Path(child.path), depth + 1, False)
         if explicit and not found and len(skipped) == skipped_before:
             skipped.append(Skipped(shown(path), "no progress files or course folders in it"))

@@ -21,13 +21,17 @@ TEST_STATUS = {"pass": "pass", "fail": "fail", "error": "error", "skip": "fail"}
 
 
 def _shares(points: float, count: int, passed: bool) -> list[float]:
-    """Per-test scores that add up exactly to the kata's score (all or nothing per kata)."""
+    """Per-test scores that add up exactly to the kata's score (all or nothing per kata).
+    Whole points, so that Classroom's reporter, which adds every test's score in turn,
+    never shows 119.99999999999999 of 120; fractional points go to the first test."""
     if not count:
         return []
     if not passed:
         return [0] * count
-    each = round(points / count, 6)
-    return [each] * (count - 1) + [round(points - each * (count - 1), 6)]
+    if not float(points).is_integer():
+        return [points] + [0] * (count - 1)
+    each, extra = divmod(int(points), count)
+    return [each + 1] * extra + [each] * (count - extra)
 
 
 def kata_result(result: CheckResult, kata: Kata, points: float = 1) -> dict:

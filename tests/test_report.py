@@ -89,6 +89,7 @@ def test_bad_and_foreign_files_are_skipped_with_reasons(classroom):
     (extra / "newer.json").write_text('{"version": 99, "katas": {}}')
     (extra / "other-course.json").write_text('{"version": 1, "katas": {"40": {"attempts": 1}}}')
     (extra / "bad-count.json").write_text('{"version": 1, "katas": {"1": {"attempts": "many"}}}')
+    (extra / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
     (extra / "README.md").write_text("not looked at: only .json files and folders are")
     empty_course = extra / "not-started"
     (empty_course / "katas").mkdir(parents=True)
@@ -102,8 +103,9 @@ def test_bad_and_foreign_files_are_skipped_with_reasons(classroom):
     assert "kata 40 is not in this course" in reasons["class/other-course.json"]
     assert "attempts is not a number" in reasons["class/bad-count.json"]
     assert "no .kata/progress.json" in reasons["class/not-started"]
-    assert len(reasons) == 7 and "README" not in err
-    assert html.count("<li><code>") == 7 and "Skipped (7)" in html
+    assert "nested too deeply" in reasons["class/deep.json"]
+    assert len(reasons) == 8 and "README" not in err
+    assert html.count("<li><code>") == 8 and "Skipped (8)" in html
 
 
 def test_single_files_exports_and_course_folders_mix(tmp_path):
