@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from checker import __version__, render
+from checker import __version__, learner_info, render
 from checker.curriculum import Curriculum, Kata, load_curriculum
 from checker.errors import (EXIT_FAIL, EXIT_LOCKED, EXIT_PASS, EXIT_SETUP, KataError,
                             LearnerCodeError)
@@ -121,12 +121,21 @@ def solution(number: int, reveal: bool, yes: bool) -> None:
 @click.argument("number", type=int, required=False)
 @click.option("--all", "check_all", is_flag=True, help="Check every available kata in order.")
 @click.option("--force", is_flag=True, help="Check even if the kata is still locked.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the result as JSON (Exercism's results shape, with score and max_score).")
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write JUnit XML to this file, one testcase per hidden test.")
+@click.option("--points", type=click.FloatRange(min=0), default=1, show_default=True,
+              help="Points a passing kata is worth in the JSON score.")
 @click.option("--fixtures", "fixtures_path", type=click.Path(file_okay=False, exists=True),
               default=None, help="Golden fixtures to check against (default: the course's own).")
-def check(number: int | None, check_all: bool, force: bool, as_json: bool,
-          fixtures_path: str | None) -> None:
+def check(number: int | None, check_all: bool, force: bool, as_json: bool, junit_path: Path | None,
+          points: float, fixtures_path: str | None) -> None:
     """Check kata NUMBER (default: the current kata) against GPT-2's golden tensors."""
+    if junit_path is not None:
+        from checker import junit
+
+        junit.check_writable(junit_path)  # before minutes of checking, not after
     if fixtures_path:
         os.environ["KATA_FIXTURES"] = str(Path(fixtures_path).resolve())  # the child inherits it
     curriculum, store = _course()
@@ -146,9 +155,14 @@ def check(number: int | None, check_all: bool, force: bool, as_json: bool,
     results = []
     for kata in katas:
         results.append(_check_one(curriculum, store, kata, force, as_json))
-    if as_json:
-        data = [render.result_json(r) for r in results]
-        render.print_json(data if check_all else data[0])
+    if as_json or junit_path is not None:
+        from checker import junit, results_json
+
+        data = [results_json.kata_result(r, kata, points) for r, kata in zip(results, katas)]
+        if junit_path is not None:
+            junit.write(junit_path, data)
+        if as_json:
+            render.print_json(results_json.all_results(data) if check_all else data[0])
     sys.exit(_exit_code(results))
 
 
@@ -179,6 +193,7 @@ def _check_one(curriculum: Curriculum, store: ProgressStore, kata: Kata, force: 
         _blame_prerequisites(curriculum, store, kata, result)
     with store.update() as progress:
         first_pass = record_attempt(progress, kata.number, result.status, result.sha256)
+        learner_info.remember_from_git(progress, curriculum.root)  # names the learner in reports
     if not quiet:
         render.render_result(console, result, kata)
         _after(curriculum, kata, result, first_pass)
@@ -305,6 +320,69 @@ def watch_command() -> None:
 
     sys.exit(watch(current, lambda n: curriculum.root / curriculum.get(n).file, check_once,
                    show_hint, console.print))
+
+
+@cli.command("progress")
+@click.option("--json", "as_json", is_flag=True, help="Print your progress as JSON (for a class report).")
+@click.option("--name", default=None, help="Your name in class reports (kept; default: git's user.name).")
+@click.option("--email", default=None, help="Your email in class reports (kept; default: git's user.email).")
+def progress_command(as_json: bool, name: str | None, email: str | None) -> None:
+    """Your progress: who you are, each kata's status, attempts, hints and first pass."""
+    from checker import progress_json
+
+    curriculum, store = _course()
+    if name is not None or email is not None:
+        with store.update() as progress:
+            learner_info.set_identity(progress, name, email)
+    progress = _load_progress(store)
+    learner = learner_info.identity(progress, curriculum.root)
+    if as_json:
+        render.print_json(progress_json.export(curriculum, progress, learner))
+        return
+    who = learner.get("name") or "(no name: set one with `kata progress --name \"Your Name\"`)"
+    console.print(f"Learner: {who}" + (f" <{learner['email']}>" if learner.get("email") else ""),
+                  markup=False)
+    render.render_list(console, curriculum, progress)
+
+
+@cli.command("report")
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(exists=True, path_type=Path))
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("class-report.csv"), show_default=True, help="Where to write the CSV.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("class-report.html"), show_default=True, help="Where to write the HTML page.")
+@click.option("--title", default=None, help="The page's title (default: the course's name).")
+def report_command(paths: tuple[Path, ...], csv_path: Path, html_path: Path, title: str | None) -> None:
+    """A class report from many learners' progress: PATHS are progress files, learners' course
+    folders, or folders of them. Writes a CSV and a self-contained HTML page."""
+    from checker import report, report_html
+
+    curriculum = load_curriculum(repo_root())
+    built = report.build(list(paths), curriculum)
+    for skipped in built.skipped:
+        errors.print(f"skipped {skipped.source}: {skipped.reason}", style="yellow", markup=False,
+                     soft_wrap=True)
+    if not built.learners:
+        raise KataError("No learner's progress found in " + ", ".join(map(str, paths)) + ". Give "
+                        ".kata/progress.json files, `kata progress --json` exports, learners' course "
+                        "folders, or folders holding them.")
+    report.write_csv(built, csv_path)
+    report_html.write(built, html_path, title)
+    console.print(f"{len(built.learners)} learners, {len(built.skipped)} skipped. "
+                  f"Wrote {csv_path} and {html_path}.", markup=False, soft_wrap=True)
+    stuck = built.stuck
+    if stuck:
+        console.print(f"Where the class is stuck: kata {stuck['kata']} ({stuck['title']}), "
+                      f"{stuck['trying']} learners on it have not passed ({stuck['failing']} attempts), "
+                      f"{stuck['passes']} passed.", markup=False,
+                      soft_wrap=True)
+    marked = [l for l in built.learners if l.mismatches]
+    if marked:
+        console.print(f"{len(marked)} learners claim passes their files do not match: "
+                      + ", ".join(l.name for l in marked[:10]) + (" ..." if len(marked) > 10 else "")
+                      + ". Re-check them with `kata check --all --json` in CI.",
+                      style="bold red", markup=False, soft_wrap=True)
 
 
 @cli.group()

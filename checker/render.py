@@ -8,7 +8,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from checker import __version__
 from checker.curriculum import Curriculum, Kata
 from checker.progress import is_unlocked, passed_numbers
 from checker.runner import CheckResult
@@ -83,19 +82,6 @@ def render_result(console: Console, result: CheckResult, kata: Kata) -> None:
         console.print(escape(result.message), highlight=False)
     if result.blame:
         console.print(escape(result.blame), style="bold yellow", highlight=False)
-
-
-def result_json(result: CheckResult) -> dict:
-    return {
-        "kata": result.kata,
-        "slug": result.slug,
-        "status": result.status,
-        "message": result.blame or result.message,
-        "tests": [{"name": t["name"], "status": t["status"], "message": t.get("message"),
-                   "output": t.get("output")} for t in result.tests],
-        "duration_s": result.duration_s,
-        "checker_version": __version__,
-    }
 
 
 def print_json(data) -> None:

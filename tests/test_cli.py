@@ -92,8 +92,12 @@ def test_check_json(course):
     code, out, err = kata(course, "check", "1", "--json")
     assert code == EXIT_FAIL
     data = json.loads(out)  # nothing but the JSON on stdout
+    # Exercism's results shape (version 3) with Classroom's scores; the earlier fields stay
+    # (the full schema is checked in test_check_json.py)
+    assert {"version", "status", "message", "tests", "score", "max_score"} <= set(data)
     assert {"kata", "slug", "status", "tests", "duration_s", "checker_version"} <= set(data)
     assert data["kata"] == 1 and data["slug"] == "config" and data["status"] == "fail"
+    assert data["version"] == 3 and data["score"] == 0 and data["max_score"] == 1
     assert isinstance(data["duration_s"], (int, float)) and data["duration_s"] > 0
     names = {t["name"]: t for t in data["tests"]}
     assert names["test_defaults_are_gpt2_small"]["status"] == "fail"
@@ -101,7 +105,7 @@ def test_check_json(course):
 
     place_solution(course, 1)
     code, out, err = kata(course, "check", "1", "--json")
-    assert code == EXIT_PASS and json.loads(out)["status"] == "pass"
+    assert code == EXIT_PASS and json.loads(out)["status"] == "pass" and json.loads(out)["score"] == 1
 
 
 def test_hints_get_stronger_then_stay(course):
