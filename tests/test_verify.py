@@ -8,15 +8,14 @@ import sys
 
 from checker.errors import EXIT_FAIL, EXIT_PASS
 from checker.progress import ProgressStore, passed_numbers
-from conftest import assert_no_traceback, kata_env, place_solution, run_kata_cli
+from conftest import assert_no_traceback, kata_env, run_kata_cli
 
 
 def test_verify_twice_in_parallel(course):
-    """The whole course verified by two processes at once, while a learner's check writes
-    progress: every kata sound in both runs (fixtures verify, skeleton fails, solution passes),
-    and the progress file whole, with exactly the learner's one new attempt."""
-    place_solution(course, 1)
-    assert run_kata_cli(course, "check", "1")[0] == EXIT_PASS
+    """The whole course verified by two processes at once, while a learner's check of the
+    skeleton writes progress: every kata sound in both runs (fixtures verify, skeleton fails,
+    solution passes), and the progress file whole, with exactly the learner's two attempts."""
+    assert run_kata_cli(course, "check", "1")[0] == EXIT_FAIL  # the skeleton: one attempt
     runs = [_start(course, "dev", "verify") for _ in range(2)]
     check = _start(course, "check", "1")
     outputs = [proc.communicate(timeout=1800) for proc in runs + [check]]
@@ -25,11 +24,11 @@ def test_verify_twice_in_parallel(course):
         assert proc.returncode == EXIT_PASS, out + err
         assert out.count("skeleton fails, solution passes") == 12, out
         assert "FAILED" not in out
-    assert check.returncode == EXIT_PASS, outputs[-1]
+    assert check.returncode == EXIT_FAIL, outputs[-1]
     store = ProgressStore(course / ".kata")
     progress = store.load()
     assert not store.notices
-    assert passed_numbers(progress) == {1}  # verifying records no progress
+    assert passed_numbers(progress) == set()  # verifying records no progress
     assert progress["katas"]["1"]["attempts"] == 2
     assert store.backup.read_text() == store.path.read_text()
 

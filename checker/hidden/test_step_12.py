@@ -7,6 +7,7 @@ statistically against Hugging Face's next-token probabilities at three temperatu
 import numpy as np
 import pytest
 
+from checker.stats import cdf_distance
 from checker.testkit import (FAILED, attempt, build, expect, expect_close, fixture, ids_tensor,
                              load_gpt2, note, run, tensor, tiny_config)
 
@@ -140,19 +141,6 @@ def test_greedy_generation(learner):
         note(f"Your GPT-2 wrote: {str(g['greedy_text'])!r}")
 
 
-def _cdf_distance(draws: list[int], probs: np.ndarray, order: np.ndarray | None = None) -> float:
-    """Largest gap between the draws' CDF and probs' CDF, tokens sorted by `order` (default:
-    most probable first under probs)."""
-    if order is None:
-        order = np.argsort(-probs, kind="stable")
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    expected = np.cumsum(probs[order])
-    counts = np.bincount(rank[np.asarray(draws)], minlength=len(order))
-    empirical = np.cumsum(counts) / len(draws)
-    return float(np.abs(empirical - expected).max())
-
-
 @pytest.mark.parametrize("temperature", TEMPERATURES, ids=[f"T={t:g}" for t in TEMPERATURES])
 def test_sampling_distribution(learner, temperature):
     g = _golden()
@@ -175,7 +163,7 @@ def test_sampling_distribution(learner, temperature):
         draws.append(token)
     probs = g[f"probs_t{temperature:g}"].astype(np.float64)
     probs /= probs.sum()
-    distance = _cdf_distance(draws, probs)
+    distance = cdf_distance(draws, probs)
     top = int(np.argmax(probs))
     share = draws.count(top) / len(draws)
     message = (
@@ -202,7 +190,7 @@ def _which_mistake(draws, probs, g, temperature) -> str:
             softmax(logits * temperature),
     }
     for advice, wrong in mistakes.items():  # the most specific first
-        if _cdf_distance(draws, wrong, order=np.argsort(-probs, kind="stable")) <= EPS:
+        if cdf_distance(draws, wrong, order=np.argsort(-probs, kind="stable")) <= EPS:
             return advice
     return ("Divide the logits by the temperature BEFORE softmax, then draw from the "
             "probabilities (not argmax, not uniformly).")
