@@ -133,7 +133,7 @@ def run_kata(curriculum: Curriculum, kata: Kata, *, learner_file: Path | None = 
         fixtures = fixtures_dir(root)
         inputs = fresh.make_inputs(kata.number, fixtures, np.random.default_rng(secrets.randbits(128)))
         fresh.save(fresh_in, inputs)
-        box = sandbox.build(tmp, root, fixtures, learner_file, deps_dir, kata.file)
+        box = sandbox.build(tmp, root, fixtures, kata.fixtures, learner_file, deps_dir, kata.file)
         log_file = tmp / "output.log"
         env = dict(os.environ)
         env.update({

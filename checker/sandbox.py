@@ -63,16 +63,23 @@ class Sandbox:
         return text.replace(str(self.root), str(self.course))
 
 
-def build(tmp: Path, course: Path, fixtures: Path, learner_file: Path, deps_dir: Path,
-          module_file: str) -> Sandbox:
+# Every check builds the tiny GPT-2 from kata 1's configuration and reads the manifest.
+ALWAYS = ("manifest.json", "golden/step_01.json")
+
+
+def build(tmp: Path, course: Path, fixtures: Path, names: tuple[str, ...], learner_file: Path,
+          deps_dir: Path, module_file: str) -> Sandbox:
     """Copies the katas the check imports, the file under test (as `module_file`, e.g.
-    katas/step_03.py) and the fixtures into tmp/course."""
+    katas/step_03.py) and the fixtures it reads (`names` and ALWAYS) into tmp/course."""
     root = tmp / "course"
     deps = root / Path(module_file).parent
     shutil.copytree(deps_dir, deps, ignore=IGNORE)
     target = root / module_file
     shutil.copyfile(learner_file, target)
-    shutil.copytree(fixtures, root / "fixtures", ignore=IGNORE)
+    for name in dict.fromkeys(ALWAYS + tuple(names)):
+        if (fixtures / name).is_file():  # a missing one is reported by the child, as usual
+            (root / "fixtures" / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(fixtures / name, root / "fixtures" / name)
     names = {str(target): _shown(learner_file, course)}
     names.update({str(deps / p.name): _shown(p, course) for p in deps_dir.glob("*.py")
                   if deps / p.name != target})
