@@ -26,7 +26,7 @@ def _cold(course: Path, command: list[str], scratch: Path, name: str, cache: Pat
     cache = cache or Path(tempfile.mkdtemp(prefix=f"cold-{name}-", dir=scratch))
     env = env_for(course, MODULAR_CACHE_DIR=str(cache))
     before = load()
-    seconds, done = timed(command, cwd=course, env=env, timeout=3 * 3600)
+    seconds, _, done = timed(command, cwd=course, env=env, timeout=3 * 3600)
     compiled = sum(1 for line in (done.stdout + done.stderr).splitlines() if "compiled MAX kernels" in line)
     return seconds, cache, before, compiled
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -45,16 +46,24 @@ def env_for(course: Path, **extra: str) -> dict:
 KATA = [sys.executable, "-m", "checker.cli"]
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed(command: list[str], *, cwd: Path, env: dict, timeout: float = 3600,
-          expect_rc: int | None = 0) -> tuple[float, subprocess.CompletedProcess]:
-    """Wall seconds of one whole command, and what it printed."""
+          expect_rc: int | None = 0) -> tuple[float, float, subprocess.CompletedProcess]:
+    """Wall seconds of one whole command, its CPU seconds (it and its children: less sensitive
+    than wall time to what else runs on a shared machine), and what it printed."""
+    cpu = _children_cpu()
     started = time.perf_counter()
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=timeout, stdin=subprocess.DEVNULL)
     seconds = time.perf_counter() - started
+    cpu = _children_cpu() - cpu
     if expect_rc is not None and done.returncode != expect_rc:
         raise RuntimeError(f"{' '.join(command)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
-    return seconds, done
+    return seconds, cpu, done
 
 
 def median(values: list[float]) -> float:

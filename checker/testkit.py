@@ -13,6 +13,7 @@ import numpy as np
 from pytest_check import check
 
 from checker import diagnose, golden, plugin, weights
+from checker.fast import batched, lazily
 from checker.paths import fixtures_dir
 
 
@@ -133,34 +134,6 @@ def run(what: str, call, batch: bool = True):
     return None if value is FAILED else as_numpy(value, what)
 
 
-def batched(call):
-    """call() with all the MAX operations it stages realized together, as one graph, instead of
-    one realization per operation (eager MAX's default). The same kernels run in the same order,
-    so the numbers are the same; a GPT-2 forward is about 4x faster. Code that needs a value
-    midway (a .to_numpy() inside forward) or that raises is simply run again op by op, so what
-    the learner sees (the error, its line) is what plain eager MAX gives."""
-    from max.experimental.realization_context import EagerRealizationContext, realization_context
-
-    try:
-        with EagerRealizationContext() as context, realization_context(context):
-            return call()
-    except Exception:  # noqa: BLE001 - plain eager below gives the learner's own error
-        return call()
-
-
-def _lazily(factory):
-    """factory() with MAX's lazy realization: the random initial weights a module draws are only
-    computed if used (loading GPT-2's weights replaces them: Embedding(50257, 64) costs 3 s
-    eagerly). Anything that does not work lazily is built again the plain way."""
-    from max.experimental import functional as F
-
-    try:
-        with F.lazy():
-            return factory()
-    except Exception:  # noqa: BLE001 - the plain call below raises the learner's own error
-        return factory()
-
-
 def once(key: str, make):
     """make() the first time a test of this check asks for `key`, the same value afterwards (e.g.
     a model built and loaded once per check, not once per test). The failures make() recorded
@@ -181,7 +154,7 @@ def build(what: str, factory):
     from checker.learner_import import LearnerImportError, describe_exception, kata_files
 
     try:
-        return _lazily(factory)
+        return lazily(factory)
     except LearnerImportError:
         raise
     except Exception as exc:  # noqa: BLE001
