@@ -11,10 +11,9 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
-from common import KATA, env_for, load, median, solved_course, table, timed
+from common import KATA, env_for, load, median, scratch, solved_course, table, timed
 
 FLOOR = Path(__file__).resolve().parent / "floor.py"
 GOAL_RATIO, GOAL_S = 1.5, 3.0
@@ -56,11 +55,10 @@ def main(argv: list[str] | None = None) -> str:
                         help="Another checker/ folder to time alongside (e.g. ../main/checker).")
     args = parser.parse_args(argv)
     rows = []
-    with tempfile.TemporaryDirectory(prefix="bench-check-") as tmp:
-        course = solved_course(Path(tmp) / "course")
+    with scratch("bench-check-") as (tmp, course):
         base = None
         if args.baseline:
-            base = solved_course(Path(tmp) / "baseline")
+            base = solved_course(tmp / "baseline")
             shutil.rmtree(base / "checker")
             shutil.copytree(args.baseline, base / "checker",
                             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))

@@ -15,15 +15,15 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from common import KATA, env_for, load, solved_course, table, timed
+from common import KATA, env_for, load, scratch, table, timed
 
 
 def _size_mb(folder: Path) -> float:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
 
 
-def _cold(course: Path, command: list[str], scratch: Path, name: str, cache: Path | None = None):
-    cache = cache or Path(tempfile.mkdtemp(prefix=f"cold-{name}-", dir=scratch))
+def _cold(course: Path, command: list[str], folder: Path, name: str, cache: Path | None = None):
+    cache = cache or Path(tempfile.mkdtemp(prefix=f"cold-{name}-", dir=folder))
     env = env_for(course, MODULAR_CACHE_DIR=str(cache))
     before = load()
     seconds, _, done = timed(command, cwd=course, env=env, timeout=3 * 3600)
@@ -36,22 +36,20 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--skip-setup", action="store_true", help="Only the two first checks.")
     args = parser.parse_args(argv)
     rows = []
-    with tempfile.TemporaryDirectory(prefix="bench-cold-") as tmp:
-        scratch = Path(tmp)
-        course = solved_course(scratch / "course")
+    with scratch("bench-cold-") as (tmp, course):
         for number in (2, 7):
             seconds, cache, before, compiled = _cold(course, [*KATA, "check", str(number), "--force"],
-                                                     scratch, f"k{number}")
+                                                     tmp, f"k{number}")
             rows.append([f"first `kata check {number}`, empty cache", f"{seconds:.0f}",
                          f"{compiled} op families compiled", f"{_size_mb(cache):.0f}", before])
             shutil.rmtree(cache)
         if not args.skip_setup:
-            seconds, cache, before, _ = _cold(course, [*KATA, "setup"], scratch, "setup")
+            seconds, cache, before, _ = _cold(course, [*KATA, "setup"], tmp, "setup")
             rows.append(["`kata setup`, empty cache", f"{seconds:.0f}", "all families",
                          f"{_size_mb(cache):.0f}", before])
             for number in (2, 7):
                 seconds, _, before, compiled = _cold(course, [*KATA, "check", str(number), "--force"],
-                                                     scratch, "after", cache=cache)
+                                                     tmp, "after", cache=cache)
                 rows.append([f"`kata check {number}` after that setup", f"{seconds:.1f}",
                              f"{compiled} op families compiled", f"{_size_mb(cache):.0f}", before])
             check = subprocess.run([str(Path(KATA[0]).with_name("max")), "warm-interpreter-cache",

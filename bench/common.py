@@ -3,6 +3,7 @@ whole commands, medians, and the machine the numbers come from."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 import platform
@@ -11,6 +12,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -31,6 +33,13 @@ def solved_course(dest: Path) -> Path:
     for solution in sorted((dest / "checker" / "solutions").glob("step_*.py")):
         shutil.copyfile(solution, dest / "katas" / solution.name)
     return dest
+
+
+@contextlib.contextmanager
+def scratch(prefix: str):
+    """A temporary folder holding a solved course copy: yields (folder, course)."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        yield Path(tmp), solved_course(Path(tmp) / "course")
 
 
 def env_for(course: Path, **extra: str) -> dict:

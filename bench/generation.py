@@ -22,18 +22,17 @@ sigint.install()  # before MAX, as every process that runs learner code does
 import argparse  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from common import load, solved_course, table  # noqa: E402
+from common import load, scratch, table  # noqa: E402
 
 os.environ.setdefault("MAX_EAGER_EXECUTOR", "interpreter")  # as the checker runs MAX
 
 
-def _hf_model(name: str, scratch: Path):
+def _hf_model(name: str, folder: Path):
     import torch
     import transformers
 
@@ -49,8 +48,8 @@ def _hf_model(name: str, scratch: Path):
         missing, unexpected = model.load_state_dict(state, strict=False)
         assert not unexpected and all(".attn.bias" in m or "masked_bias" in m for m in missing), missing
     else:
-        transformers.GPT2LMHeadModel(transformers.GPT2Config()).save_pretrained(scratch / "gpt2-124m")
-        model = transformers.GPT2LMHeadModel.from_pretrained(scratch / "gpt2-124m")
+        transformers.GPT2LMHeadModel(transformers.GPT2Config()).save_pretrained(folder / "gpt2-124m")
+        model = transformers.GPT2LMHeadModel.from_pretrained(folder / "gpt2-124m")
     return model.eval()
 
 
@@ -78,7 +77,7 @@ def _timed(generate, new_tokens: int) -> tuple[float, list[int]]:
     return time.perf_counter() - started, tokens
 
 
-def bench_model(name: str, prompt_len: int, new_tokens: int, eager_tokens: int, scratch: Path,
+def bench_model(name: str, prompt_len: int, new_tokens: int, eager_tokens: int, folder: Path,
                 paths: list[str]) -> list[list]:
     import torch
     from max.driver import CPU
@@ -89,7 +88,7 @@ def bench_model(name: str, prompt_len: int, new_tokens: int, eager_tokens: int, 
     from checker import weights
     from checker.fast import batched_model
 
-    hf = _hf_model(name, scratch)
+    hf = _hf_model(name, folder)
     prompt = np.random.default_rng(0).integers(0, hf.config.vocab_size, (1, prompt_len)).astype(np.int64)
     results = {}
 
@@ -143,12 +142,11 @@ def main(argv: list[str] | None = None) -> str:
                         help="Fewer tokens for plain eager (default: --tokens on tiny, 8 on 124m).")
     args = parser.parse_args(argv)
     rows = []
-    with tempfile.TemporaryDirectory(prefix="bench-gen-") as tmp:
-        course = solved_course(Path(tmp) / "course")
+    with scratch("bench-gen-") as (tmp, course):
         sys.path.insert(0, str(course))  # katas.* are the reference solutions
         for name in args.models.split(","):
             eager = args.eager_tokens or (args.tokens if name == "tiny" else min(8, args.tokens))
-            rows += bench_model(name, args.prompt, args.tokens, eager, Path(tmp),
+            rows += bench_model(name, args.prompt, args.tokens, eager, tmp,
                                 args.paths.split(","))
     return table(["model", "path", "prompt", "new tokens", "tokens/s", "vs HF", "compile s",
                   "same tokens as HF", "load"], rows)

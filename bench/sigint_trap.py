@@ -9,10 +9,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
 
-from common import KATA, env_for, load, median, solved_course, table, timed
+from common import KATA, env_for, load, median, scratch, table, timed
 
 WITHOUT = Path(__file__).resolve().parent / "without_sigint_fix"
 
@@ -23,8 +22,7 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--reps", type=int, default=2)
     args = parser.parse_args(argv)
     rows = []
-    with tempfile.TemporaryDirectory(prefix="bench-sigint-") as tmp:
-        course = solved_course(Path(tmp) / "course")
+    with scratch("bench-sigint-") as (_, course):
         for number in map(int, args.katas.split(",")):
             walls = {"with": [], "without": []}
             cpus = {"with": [], "without": []}
