@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -28,6 +29,7 @@ def _cold(course: Path, command: list[str], folder: Path, name: str, cache: Path
     before = load()
     seconds, _, done = timed(command, cwd=course, env=env, timeout=3 * 3600)
     compiled = sum(1 for line in (done.stdout + done.stderr).splitlines() if "compiled MAX kernels" in line)
+    print(f"  {' '.join(command[3:])}: {seconds:.0f} s, {compiled} compiles", file=sys.stderr, flush=True)
     return seconds, cache, before, compiled
 
 
