@@ -10,6 +10,8 @@ save_pretrained and loaded back: nothing is downloaded). Paths, in one process, 
             the checker and `kata run` use
   compiled  the same generate_tokens on model.compile(...) with a symbolic sequence length;
             its compile time (cold or cached, as MAX's cache is) is reported separately
+  compiled-numpy  (not the learner's loop) the compiled model with the greedy loop's argmax
+            and concatenation done in numpy: what the compiled graph alone can do
 Every timed path is warmed up with one token first; tokens/s excludes build and compile.
 """
 
@@ -70,11 +72,12 @@ def _max_model(hf):
     return model
 
 
-def _timed(generate, new_tokens: int) -> tuple[float, list[int]]:
+def _timed(generate, new_tokens: int) -> tuple[float, list[int], str]:
     generate(1)  # warm-up: first-call costs are not generation speed
+    before = load()
     started = time.perf_counter()
     tokens = generate(new_tokens)
-    return time.perf_counter() - started, tokens
+    return time.perf_counter() - started, tokens, before
 
 
 def bench_model(name: str, prompt_len: int, new_tokens: int, eager_tokens: int, folder: Path,
@@ -121,13 +124,26 @@ def bench_model(name: str, prompt_len: int, new_tokens: int, eager_tokens: int, 
             compiled = model.compile(TensorType(DType.int64, (1, "seqlen"), device=DeviceRef.CPU()))
             compile_s = time.perf_counter() - started
             results["compiled"] = (*_timed(using(compiled), new_tokens), new_tokens, compile_s)
+        if "compiled-numpy" in paths:  # the compiled graph alone: the loop's argmax/concat in numpy
+            started = time.perf_counter()
+            compiled = model.compile(TensorType(DType.int64, (1, "seqlen"), device=DeviceRef.CPU()))
+            compile_s = time.perf_counter() - started
+
+            def numpy_loop(n):
+                seq = prompt
+                for _ in range(n):
+                    logits = compiled(weights.to_tensor(seq)).to_numpy()
+                    seq = np.concatenate([seq, [[int(np.argmax(logits[0, -1]))]]], axis=1)
+                return seq[0, prompt_len:].tolist()
+
+            results["compiled-numpy"] = (*_timed(numpy_loop, new_tokens), new_tokens, compile_s)
     hf_rate = new_tokens / results["hf"][0]
     rows = []
-    for path, (seconds, tokens, n, compile_s) in results.items():
+    for path, (seconds, tokens, before, n, compile_s) in results.items():
         rate = n / seconds
         same = tokens == results["hf"][1][:n]
         rows.append([name, path, prompt_len, n, f"{rate:.1f}", f"{rate / hf_rate:.2f}x",
-                     "" if compile_s is None else f"{compile_s:.1f}", "yes" if same else "NO", load()])
+                     "" if compile_s is None else f"{compile_s:.1f}", "yes" if same else "NO", before])
         print(f"  {name} {path}: {rate:.2f} tok/s", file=sys.stderr, flush=True)
     return rows
 
@@ -135,7 +151,7 @@ def bench_model(name: str, prompt_len: int, new_tokens: int, eager_tokens: int, 
 def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--models", default="tiny,124m")
-    parser.add_argument("--paths", default="eager,batched,compiled")
+    parser.add_argument("--paths", default="eager,batched,compiled,compiled-numpy")
     parser.add_argument("--prompt", type=int, default=8)
     parser.add_argument("--tokens", type=int, default=32)
     parser.add_argument("--eager-tokens", type=int, default=None,
@@ -149,7 +165,7 @@ def main(argv: list[str] | None = None) -> str:
             rows += bench_model(name, args.prompt, args.tokens, eager, tmp,
                                 args.paths.split(","))
     return table(["model", "path", "prompt", "new tokens", "tokens/s", "vs HF", "compile s",
-                  "same tokens as HF", "load"], rows)
+                  "same tokens as HF", "load before"], rows)
 
 
 if __name__ == "__main__":
