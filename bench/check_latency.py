@@ -13,9 +13,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from common import KATA, env_for, load, median, scratch, solved_course, table, timed
+from common import KATA, env_for, floor, load, median, scratch, solved_course, table, timed
 
-FLOOR = Path(__file__).resolve().parent / "floor.py"
 GOAL_RATIO, GOAL_S = 1.5, 3.0
 
 
@@ -63,19 +62,19 @@ def main(argv: list[str] | None = None) -> str:
             shutil.copytree(args.baseline, base / "checker",
                             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         for number in map(int, args.katas.split(",")):
-            check, floor, before, loads = [], [], [], []
+            check, floor_runs, before, loads = [], [], [], []
             for _ in range(args.reps):  # interleaved, so all see the same load
                 loads.append(load())
                 check += _samples([*KATA, "check", str(number), "--force"], course, 1)
-                floor += _samples([sys.executable, str(FLOOR), str(number)], course, 1,
-                                  {"PYTHONPATH": str(course), "MAX_EAGER_EXECUTOR": "interpreter"})
+                command, extra = floor(course, number)
+                floor_runs += _samples(command, course, 1, extra)
                 if base:
                     before += _samples([*KATA, "check", str(number), "--force"], base, 1)
-            c, f = median([w for w, _ in check]), median([w for w, _ in floor])
+            c, f = median([w for w, _ in check]), median([w for w, _ in floor_runs])
             ratio = c / f
             met = "yes" if ratio <= GOAL_RATIO and c < GOAL_S else "no"
             row = [number, f"{c:.2f}", f"{median([u for _, u in check]):.2f}", f"{f:.2f}",
-                   f"{median([u for _, u in floor]):.2f}", f"{ratio:.2f}", met]
+                   f"{median([u for _, u in floor_runs]):.2f}", f"{ratio:.2f}", met]
             if base:
                 row += [f"{median([w for w, _ in before]):.2f}", f"{median([u for _, u in before]):.2f}"]
             rows.append(row + [" ".join(loads)])

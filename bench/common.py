@@ -53,6 +53,14 @@ def env_for(course: Path, **extra: str) -> dict:
 
 
 KATA = [sys.executable, "-m", "checker.cli"]
+FLOOR = Path(__file__).resolve().parent / "floor.py"
+
+
+def floor(course: Path, number: int) -> tuple[list[str], dict]:
+    """The command and extra environment of kata NUMBER's floor (bench/floor.py) in `course`:
+    the course's own checker and katas, MAX run the way the checker's child runs it."""
+    return [sys.executable, str(FLOOR), str(number)], {"PYTHONPATH": str(course),
+                                                      "MAX_EAGER_EXECUTOR": "interpreter"}
 
 
 def _children_cpu() -> float:

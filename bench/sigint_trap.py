@@ -11,37 +11,38 @@ import os
 import sys
 from pathlib import Path
 
-from common import KATA, env_for, load, median, scratch, table, timed
+from common import KATA, env_for, floor, load, median, scratch, table, timed
 
 WITHOUT = Path(__file__).resolve().parent / "without_sigint_fix"
 
 
 def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--katas", default="3,11")
+    parser.add_argument("--katas", default="3,11,12")
     parser.add_argument("--reps", type=int, default=2)
     args = parser.parse_args(argv)
     rows = []
     with scratch("bench-sigint-") as (_, course):
         for number in map(int, args.katas.split(",")):
-            walls = {"with": [], "without": []}
-            cpus = {"with": [], "without": []}
-            loads = []
-            for _ in range(args.reps):
-                for mode in ("with", "without"):
-                    env = env_for(course)
-                    if mode == "without":
-                        env["PYTHONPATH"] = os.pathsep.join([str(WITHOUT), env["PYTHONPATH"]])
-                    loads.append(load())
-                    wall, cpu, _ = timed([*KATA, "check", str(number), "--force"], cwd=course, env=env)
-                    walls[mode].append(wall)
-                    cpus[mode].append(cpu)
-                    print(f"  kata {number} {mode} fix: {wall:.1f} s", file=sys.stderr, flush=True)
-            w, wo = median(walls["with"]), median(walls["without"])
-            rows.append([number, f"{w:.1f}", f"{median(cpus['with']):.1f}", f"{wo:.1f}",
-                         f"{median(cpus['without']):.1f}", f"{wo / w:.1f}x", args.reps,
-                         " ".join(loads)])
-    return table(["kata", "with fix: wall s", "cpu s", "without: wall s", "cpu s", "slowdown",
+            commands = {f"`kata check {number}`": ([*KATA, "check", str(number), "--force"], {}),
+                        f"floor {number} (plain eager, bench/floor.py)": floor(course, number)}
+            for what, (command, extra) in commands.items():
+                walls, cpus, loads = {"with": [], "without": []}, {"with": [], "without": []}, []
+                for _ in range(args.reps):
+                    for mode in ("with", "without"):
+                        env = env_for(course, **extra)
+                        if mode == "without":
+                            env["PYTHONPATH"] = os.pathsep.join([str(WITHOUT), env["PYTHONPATH"]])
+                        loads.append(load())
+                        wall, cpu, _ = timed(command, cwd=course, env=env)
+                        walls[mode].append(wall)
+                        cpus[mode].append(cpu)
+                        print(f"  {what} {mode} fix: {wall:.1f} s", file=sys.stderr, flush=True)
+                w, wo = median(walls["with"]), median(walls["without"])
+                rows.append([what, f"{w:.1f}", f"{median(cpus['with']):.1f}", f"{wo:.1f}",
+                             f"{median(cpus['without']):.1f}", f"{wo / w:.1f}x", args.reps,
+                             " ".join(loads)])
+    return table(["what", "with fix: wall s", "cpu s", "without: wall s", "cpu s", "slowdown",
                   "runs", "loads"], rows)
 
 
