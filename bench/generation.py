@@ -142,7 +142,7 @@ def bench_model(name: str, prompt_len: int, new_tokens: int, eager_tokens: int, 
     for path, (seconds, tokens, before, n, compile_s) in results.items():
         rate = n / seconds
         same = tokens == results["hf"][1][:n]
-        rows.append([name, path, prompt_len, n, f"{rate:.1f}", f"{rate / hf_rate:.2f}x",
+        rows.append([name, path, prompt_len, n, f"{rate:.3g}", f"{rate / hf_rate:.2f}x",
                      "" if compile_s is None else f"{compile_s:.1f}", "yes" if same else "NO", before])
         print(f"  {name} {path}: {rate:.2f} tok/s", file=sys.stderr, flush=True)
     return rows
