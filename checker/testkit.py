@@ -13,11 +13,17 @@ import numpy as np
 from pytest_check import check
 
 from checker import diagnose, golden, plugin, weights
+from checker.fast import batched, lazily
 from checker.paths import fixtures_dir
+
+
+_SAID: list[str] = []  # every failure expect() recorded in this check, in order
+_ONCE: dict = {}
 
 
 def expect(ok: bool, message: str) -> bool:
     if not ok:
+        _SAID.append(message)
         plugin.record_message(message)
         check.fail(message)
     return bool(ok)
@@ -128,10 +134,26 @@ def attempt(what: str, call):
         return FAILED
 
 
-def run(what: str, call):
-    """Runs learner code that should return a Tensor; the numpy result, or None (recorded)."""
-    value = attempt(what, call)
+def run(what: str, call, batch: bool = True):
+    """Runs learner code that should return a Tensor; the numpy result, or None (recorded).
+    With `batch`, its MAX operations run as one graph (see batched)."""
+    value = attempt(what, (lambda: batched(call)) if batch else call)
     return None if value is FAILED else as_numpy(value, what)
+
+
+def once(key: str, make):
+    """make() the first time a test of this check asks for `key`, the same value afterwards (e.g.
+    a model built and loaded once per check, not once per test). The failures make() recorded
+    are recorded again for every later test that asks, so each test still fails on its own."""
+    if key in _ONCE:
+        value, said = _ONCE[key]
+        for message in said:
+            expect(False, message)
+        return value
+    start = len(_SAID)
+    value = make()
+    _ONCE[key] = (value, _SAID[start:])
+    return value
 
 
 def build(what: str, factory):
@@ -139,7 +161,7 @@ def build(what: str, factory):
     from checker.learner_import import LearnerImportError, describe_exception, kata_files
 
     try:
-        return factory()
+        return lazily(factory)
     except LearnerImportError:
         raise
     except Exception as exc:  # noqa: BLE001

@@ -24,7 +24,11 @@ def to_tensor(array: np.ndarray):
 def gpt2_state(fixtures_dir: Path, prefix: str, keep: tuple[str, ...] = ("",)) -> dict:
     """The weights under `prefix` (e.g. "transformer.h.0.mlp."), the prefix removed, Conv1D
     weights transposed, lm_head tied to wte, as MAX tensors."""
-    weights = golden.load(fixtures_dir, "weights.npz")
+    return state_from(golden.load(fixtures_dir, "weights.npz"), prefix, keep)
+
+
+def state_from(weights: dict, prefix: str = "", keep: tuple[str, ...] = ("",)) -> dict:
+    """gpt2_state for arrays named as in a Hugging Face GPT-2 state dict (e.g. a checkpoint's)."""
     names = dict(weights)
     names["lm_head.weight"] = weights["transformer.wte.weight"]  # GPT-2 ties the two
     state = {}

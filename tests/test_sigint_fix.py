@@ -1,6 +1,9 @@
 """The Python 3.11 eager-MAX speed fix must be in place inside every check's child process."""
 
+import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 from checker import sigint
@@ -35,3 +38,16 @@ def test_install_replaces_only_the_default_handler():
             raise AssertionError("Ctrl-C no longer raises KeyboardInterrupt")
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def test_kata_run_child_has_the_fix_before_max():
+    """`kata run`'s child (checker.generate) installs the handler when it is imported, before
+    it imports MAX; a fresh interpreter shows it by behaviour, not by reading the source."""
+    probe = ("import signal, sys; import checker.generate; "
+             "assert 'max' not in sys.modules, 'MAX imported before the fix'; "
+             "print('default' if signal.getsignal(signal.SIGINT) is signal.default_int_handler "
+             "else 'fixed')")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "fixed"

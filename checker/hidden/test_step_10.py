@@ -3,13 +3,14 @@
 import numpy as np
 
 from checker import reference
-from checker.testkit import expect, expect_close, fixture, gpt2_module, ids_tensor, run, tiny_config
+from checker.testkit import (expect, expect_close, fixture, gpt2_module, ids_tensor, once, run,
+                             tiny_config)
 
 
 def _model(learner):
     config = tiny_config()
-    model = gpt2_module("GPT2Model(config)", lambda: learner.GPT2Model(config), "transformer.",
-                        keep=("wte.", "wpe.", "h.", "ln_f."))
+    model = once("model", lambda: gpt2_module("GPT2Model(config)", lambda: learner.GPT2Model(config),
+                                              "transformer.", keep=("wte.", "wpe.", "h.", "ln_f.")))
     return model, config
 
 

@@ -3,12 +3,19 @@
 import numpy as np
 
 from checker import reference
-from checker.testkit import expect, expect_close, fixture, gpt2_module, ids_tensor, run, tiny_config
+from checker.testkit import (expect, expect_close, fixture, gpt2_module, ids_tensor, once, run,
+                             tiny_config)
 
 
 def _model(learner):
     config = tiny_config()
-    return gpt2_module("MaxGPT2LMHeadModel(config)", lambda: learner.MaxGPT2LMHeadModel(config), "")
+    return once("model", lambda: gpt2_module("MaxGPT2LMHeadModel(config)",
+                                             lambda: learner.MaxGPT2LMHeadModel(config), ""))
+
+
+def _logits(model, g):
+    """The model's logits for the golden ids, computed once for both tests."""
+    return once("logits", lambda: run("MaxGPT2LMHeadModel(ids)", lambda: model(ids_tensor(g["ids"]))))
 
 
 def test_logits_match_gpt2(learner):
@@ -16,7 +23,7 @@ def test_logits_match_gpt2(learner):
     model = _model(learner)
     if model is None:
         return
-    out = run("MaxGPT2LMHeadModel(ids)", lambda: model(ids_tensor(g["ids"])))
+    out = _logits(model, g)
     logits = g["logits"].astype(np.float64)
     weights = reference.as_float64(fixture("weights.npz"))
     config = tiny_config()
@@ -38,7 +45,7 @@ def test_predicts_gpt2s_next_tokens(learner):
     model = _model(learner)
     if model is None:
         return
-    out = run("MaxGPT2LMHeadModel(ids)", lambda: model(ids_tensor(g["ids"])))
+    out = _logits(model, g)
     if out is not None and out.shape == g["logits"].shape:
         mine, theirs = out.argmax(-1)[0], g["logits"].argmax(-1)[0]
         wrong = [int(i) for i in np.flatnonzero(mine != theirs)]

@@ -1,0 +1,91 @@
+"""Table 1: check latency on a warm MAX cache. For each kata, the median wall time of the whole
+`kata check N --force` command with the reference solution in place, next to its floor: a bare
+Python process that imports what the kata needs and runs the reference component once on the
+golden input (bench/floor.py). Also the fixed costs every check pays (table 1b).
+
+--baseline DIR times another version of the checker package (e.g. the main branch's checker/)
+in its own course copy, interleaved with this one, so both see the same load."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+from common import KATA, env_for, floor, load, median, scratch, solved_course, table, timed
+
+GOAL_RATIO, GOAL_S = 1.5, 3.0
+
+
+def _samples(command, course, reps, env_extra=None):
+    return [timed(command, cwd=course, env=env_for(course, **(env_extra or {})))[:2]
+            for _ in range(reps)]
+
+
+def overheads(course: Path, reps: int) -> str:
+    """What every check pays before the learner's code runs."""
+    python = sys.executable
+    probes = {
+        "bare `python -c pass`": [python, "-c", "pass"],
+        "import the parent CLI (checker.cli)": [python, "-c", "import checker.cli"],
+        "`kata list`": [*KATA, "list"],
+        "import MAX's eager API (after the SIGINT fix)": [
+            python, "-c", "from checker import sigint; sigint.install(); import max.experimental."
+                          "tensor, max.experimental.nn, max.experimental.functional"],
+        "pytest + pytest-check + checker plugin, no test": [
+            python, "-m", "pytest", "--co", "-q", "-p", "pytest_check.plugin", "-p", "checker.plugin",
+            "-c", "checker/hidden/pytest.ini", "checker/hidden/conftest.py"],
+    }
+    rows = []
+    for what, command in probes.items():
+        runs = [timed(command, cwd=course, env=env_for(course, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1"),
+                      expect_rc=None)[:2] for _ in range(reps)]
+        rows.append([what, f"{median([w for w, _ in runs]):.2f}", f"{median([c for _, c in runs]):.2f}",
+                     load()])
+    return table(["fixed cost", "wall s (median)", "cpu s", "load"], rows)
+
+
+def main(argv: list[str] | None = None) -> str:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--katas", default="1,2,3,4,5,6,7,8,9,10,11,12")
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="Another checker/ folder to time alongside (e.g. ../main/checker).")
+    args = parser.parse_args(argv)
+    rows = []
+    with scratch("bench-check-") as (tmp, course):
+        base = None
+        if args.baseline:
+            base = solved_course(tmp / "baseline")
+            shutil.rmtree(base / "checker")
+            shutil.copytree(args.baseline, base / "checker",
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        for number in map(int, args.katas.split(",")):
+            check, floor_runs, before, loads = [], [], [], []
+            for _ in range(args.reps):  # interleaved, so all see the same load
+                loads.append(load())
+                check += _samples([*KATA, "check", str(number), "--force"], course, 1)
+                command, extra = floor(course, number)
+                floor_runs += _samples(command, course, 1, extra)
+                if base:
+                    before += _samples([*KATA, "check", str(number), "--force"], base, 1)
+            c, f = median([w for w, _ in check]), median([w for w, _ in floor_runs])
+            ratio = c / f
+            met = "yes" if ratio <= GOAL_RATIO and c < GOAL_S else "no"
+            row = [number, f"{c:.2f}", f"{median([u for _, u in check]):.2f}", f"{f:.2f}",
+                   f"{median([u for _, u in floor_runs]):.2f}", f"{ratio:.2f}", met]
+            if base:
+                row += [f"{median([w for w, _ in before]):.2f}", f"{median([u for _, u in before]):.2f}"]
+            rows.append(row + [" ".join(loads)])
+            print(f"  kata {number}: check {c:.2f} s, floor {f:.2f} s", file=sys.stderr, flush=True)
+        header = ["kata", "check wall s", "check cpu s", "floor wall s", "floor cpu s",
+                  "check/floor", f"goal (<= {GOAL_RATIO}x, < {GOAL_S:g} s)"]
+        if base:
+            header += ["before: wall s", "before: cpu s"]
+        result = table(header + ["loads"], rows)
+        return result + "\n\n" + overheads(course, args.reps)
+
+
+if __name__ == "__main__":
+    print(main())

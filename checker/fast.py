@@ -1,0 +1,49 @@
+"""Running the learner's MAX code faster without changing what it computes (see bench/RESULTS.md).
+
+Eager MAX realizes every operation on its own: Python builds, finalizes and runs a one-op graph
+each time, which dominates the time of a small model. Staging a whole call and realizing it once
+runs the same kernels in the same order (the same numbers) several times faster. Learner code
+that cannot run that way (it reads a value midway, or raises) runs again the plain way, so the
+learner sees exactly what plain eager MAX gives.
+"""
+
+from __future__ import annotations
+
+
+def batched(call):
+    """call() with all the MAX operations it stages realized together, as one graph."""
+    from max.experimental.realization_context import EagerRealizationContext, realization_context
+
+    try:
+        with EagerRealizationContext() as context, realization_context(context):
+            return call()
+    except Exception:  # noqa: BLE001 - plain eager below gives the learner's own error
+        return call()
+
+
+def lazily(factory):
+    """factory() under MAX's lazy realization: the random initial weights a module draws are only
+    computed if used (loading GPT-2's weights replaces them; Embedding(50257, 64) alone costs
+    seconds eagerly). Anything that does not work lazily is built again the plain way."""
+    from max.experimental import functional as F
+
+    try:
+        with F.lazy():
+            return factory()
+    except Exception:  # noqa: BLE001 - the plain call below raises the learner's own error
+        return factory()
+
+
+def batched_model(model):
+    """A Module that calls `model` with batched(): what a generation loop should be handed."""
+    from max.experimental.nn import Module
+
+    class Batched(Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        def forward(self, *args):
+            return batched(lambda: self.model(*args))
+
+    return Batched()
