@@ -20,9 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
-from checker import fresh, sandbox
+from checker import sandbox
 from checker.curriculum import Curriculum, Kata
 from checker.golden import sha256_of
 from checker.paths import fixtures_dir
@@ -131,8 +129,7 @@ def run_kata(curriculum: Curriculum, kata: Kata, *, learner_file: Path | None = 
         result_file = tmp / "result.json"
         fresh_in, fresh_out = tmp / "fresh_inputs.npz", tmp / "fresh_outputs.npz"
         fixtures = fixtures_dir(root)
-        inputs = fresh.make_inputs(kata.number, fixtures, np.random.default_rng(secrets.randbits(128)))
-        fresh.save(fresh_in, inputs)
+        inputs = _fresh_inputs(kata.number, fixtures, fresh_in)
         box = sandbox.build(tmp, root, fixtures, kata.fixtures, learner_file, deps_dir, kata.file)
         log_file = tmp / "output.log"
         env = dict(os.environ)
@@ -204,10 +201,24 @@ def _refuse_writes(verdict: CheckResult, box: sandbox.Sandbox) -> None:
             "writes into fixtures/ or .kata/ does not count. Remove that write.")
 
 
+def _fresh_inputs(number: int, fixtures: Path, path: Path) -> dict:
+    """New inputs for this check only, saved where the child reads them (see checker/fresh.py;
+    imported here, so that light commands never load numpy)."""
+    import numpy as np
+
+    from checker import fresh
+
+    inputs = fresh.make_inputs(number, fixtures, np.random.default_rng(secrets.randbits(128)))
+    fresh.save(path, inputs)
+    return inputs
+
+
 def _judge_fresh(verdict: CheckResult, number: int, inputs: dict, outputs_file: Path,
                  fixtures: Path) -> None:
     """The parent's own judgement of the outputs on fresh inputs: a pass the child reports
     stands only if these numbers are right too (see checker/fresh.py)."""
+    from checker import fresh
+
     outputs = fresh.load(outputs_file)
     try:
         problem = ("the outputs on the fresh inputs never came back" if outputs is None

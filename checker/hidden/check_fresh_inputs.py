@@ -10,7 +10,7 @@ import numpy as np
 
 from checker import fresh, plugin
 from checker.testkit import (FAILED, attempt, build, expect, fixture, gpt2_module, ids_tensor,
-                             load_gpt2, run, tensor, tiny_config)
+                             once, run, tensor, tiny_config)
 
 
 def _config(learner, inputs):
@@ -71,7 +71,9 @@ def _module(learner, number, inputs):
         11: ("MaxGPT2LMHeadModel", lambda: learner.MaxGPT2LMHeadModel(config), "", ("",)),
     }
     name, factory, prefix, keep = factories[number]
-    module = gpt2_module(f"{name}(config)", factory, prefix, keep)
+    make = lambda: gpt2_module(f"{name}(config)", factory, prefix, keep)  # noqa: E731
+    # Katas 10 and 11's hidden tests built this very model already: the same key reuses it.
+    module = once("model", make) if number in (10, 11) else make()
     if module is None:
         return None
     given = tensor(inputs["x"]) if "x" in inputs else ids_tensor(inputs["ids"])
@@ -109,15 +111,15 @@ def _residual(learner, inputs):
 
 
 def _generation(learner, inputs):
-    from checker.hidden.test_step_12 import _fixed_logits_model, _lm_class, _token
+    from checker.hidden.test_step_12 import _fixed_logits_model, _recording_model, _token
 
-    model = build("MaxGPT2LMHeadModel(config) from your kata 11", lambda: _lm_class()(tiny_config()))
-    if model is None or not load_gpt2(model, "", "MaxGPT2LMHeadModel (kata 11)"):
+    model = _recording_model()  # the kata 11 model the hidden tests built, each forward batched
+    if model is None:
         return None
     greedy = run("generate_tokens(model, fresh prompt, do_sample=False)",
                  lambda: learner.generate_tokens(model, ids_tensor(inputs["prompt"]),
                                                  max_new_tokens=fresh.GREEDY_NEW_TOKENS,
-                                                 temperature=1.0, do_sample=False))
+                                                 temperature=1.0, do_sample=False), batch=False)
     if greedy is None:
         return None
     temperature = float(inputs["temperature"])
