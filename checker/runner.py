@@ -2,16 +2,16 @@
 
 The verdict comes only from the result file the child's plugin writes at the very end, checked
 against a fresh random token: a crash, os._exit(0), sys.exit(0) or a kill leaves no valid file
-and is an "error", never a pass.
+and is an "error", never a pass. The child works on a private copy of the course (sandbox.py),
+under the watchdog's limits (watchdog.py), and a pass it reports stands only if the parent's own
+judgement of the learner's outputs on fresh inputs agrees (fresh.py).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import secrets
-import signal
 import subprocess
 import sys
 import tempfile
@@ -20,26 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from checker import sandbox
+from checker import sandbox, watchdog
 from checker.curriculum import Curriculum, Kata
 from checker.golden import sha256_of
 from checker.paths import fixtures_dir
 
-# Added to a kata's limit when MAX has not compiled its kernels on this machine yet: each new
-# operation family compiles once (measured 20 s to 3 min each on 2 cores).
-COLD_ALLOWANCE_S = 20 * 60
-COMPILED = re.compile(r"compiled (\S+) on the fly in ([\d.]+)s")
 TAIL_CHARS = 1500
-# The child is stopped past these: a learner's runaway loop must not take the machine with it.
-MEMORY_LIMIT_MB = 4096
-OUTPUT_LIMIT_MB = 50
-STOPPED = {
-    "memory": "Your code used more than {memory} MB of memory and was stopped. Is something "
-              "growing without end (a list appended to in a loop, a tensor as large as the "
-              "vocabulary squared)?",
-    "output": "Your code printed more than {output} MB and was stopped. Remove the print in "
-              "your loop, or print less.",
-}
 FRESH_TEST = "check_fresh_inputs.py"
 
 
@@ -84,17 +70,6 @@ def syntax_problem(path: Path, root: Path) -> str | None:
     return None
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL does not block
-        pass
-
-
 def _tail(path: Path) -> str:
     try:
         with open(path, "rb") as handle:
@@ -132,22 +107,7 @@ def run_kata(curriculum: Curriculum, kata: Kata, *, learner_file: Path | None = 
         inputs = _fresh_inputs(kata.number, fixtures, fresh_in)
         box = sandbox.build(tmp, root, fixtures, kata.fixtures, learner_file, deps_dir, kata.file)
         log_file = tmp / "output.log"
-        env = dict(os.environ)
-        env.update({
-            "KATA_ROOT": str(box.root), "KATA_FIXTURES": str(box.box_fixtures),
-            "KATA_FILE": str(box.learner_file), "KATA_MODULE": kata.module,
-            "KATA_DEPS_DIR": str(box.deps_dir), "KATA_RESULT_FILE": str(result_file),
-            "KATA_TOKEN": token, "KATA_STATUS_DIR": str(tmp),
-            "KATA_FRESH_IN": str(fresh_in), "KATA_FRESH_OUT": str(fresh_out),
-            "KATA_USES_MAX": "1" if kata.uses_max else "0",
-            "PYTHONPATH": os.pathsep.join([str(root), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-            "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1",
-            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
-        })
-        # MAX's default "composite" executor also compiles every new graph shape in background
-        # processes, which a short check never reuses; on 2 cores that competes with the check
-        # itself. Interpreting the (pre-compiled) ops alone measured 3x faster here.
-        env.setdefault("MAX_EAGER_EXECUTOR", "interpreter")
+        env = _child_env(root, kata, box, tmp, token, result_file, fresh_in, fresh_out)
         hidden = root / kata.tests
         command = [sys.executable, "-m", "pytest", str(hidden), str(hidden.parent / FRESH_TEST),
                    "-c", str(hidden.parent / "pytest.ini"), "--rootdir", str(hidden.parent),
@@ -157,9 +117,9 @@ def run_kata(curriculum: Curriculum, kata: Kata, *, learner_file: Path | None = 
             proc = subprocess.Popen(command, cwd=box.root, env=env, stdin=subprocess.DEVNULL,
                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            stopped = _wait(proc, started + limit, tmp, log_file, on_event)
+            stopped = watchdog.wait(proc, started + limit, tmp, log_file, on_event)
         except BaseException:
-            _kill_group(proc)  # Ctrl-C in the checker: leave nothing running behind
+            watchdog.kill_group(proc)  # Ctrl-C in the checker: leave nothing running behind
             raise
         duration = round(time.monotonic() - started, 2)
         if stopped == "timeout":
@@ -168,8 +128,8 @@ def run_kata(curriculum: Curriculum, kata: Kata, *, learner_file: Path | None = 
                                "Is there an infinite loop, or a loop that never reaches its end?",
                                duration_s=duration, sha256=sha)
         if stopped:
-            return CheckResult(kata.number, kata.slug, "error", STOPPED[stopped].format(
-                memory=memory_limit_mb(), output=OUTPUT_LIMIT_MB), duration_s=duration, sha256=sha)
+            return CheckResult(kata.number, kata.slug, "error", watchdog.stopped_message(stopped),
+                               duration_s=duration, sha256=sha)
         verdict = _read_verdict(result_file, token, proc.returncode, log_file)
         if verdict.passed:
             _judge_fresh(verdict, kata.number, inputs, fresh_out, fixtures)
@@ -179,12 +139,26 @@ def run_kata(curriculum: Curriculum, kata: Kata, *, learner_file: Path | None = 
         return verdict
 
 
-def memory_limit_mb() -> int:
-    """The child's memory limit: KATA_MEMORY_LIMIT_MB, for a bigger model or a smaller laptop."""
-    try:
-        return max(256, int(os.environ.get("KATA_MEMORY_LIMIT_MB", MEMORY_LIMIT_MB)))
-    except ValueError:
-        return MEMORY_LIMIT_MB
+def _child_env(root: Path, kata: Kata, box: sandbox.Sandbox, tmp: Path, token: str,
+               result_file: Path, fresh_in: Path, fresh_out: Path) -> dict:
+    """The child's environment: where its copy of the course, its result and the fresh inputs are."""
+    env = dict(os.environ)
+    env.update({
+        "KATA_ROOT": str(box.root), "KATA_FIXTURES": str(box.box_fixtures),
+        "KATA_FILE": str(box.learner_file), "KATA_MODULE": kata.module,
+        "KATA_DEPS_DIR": str(box.deps_dir), "KATA_RESULT_FILE": str(result_file),
+        "KATA_TOKEN": token, "KATA_STATUS_DIR": str(tmp),
+        "KATA_FRESH_IN": str(fresh_in), "KATA_FRESH_OUT": str(fresh_out),
+        "KATA_USES_MAX": "1" if kata.uses_max else "0",
+        "PYTHONPATH": os.pathsep.join([str(root), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+        "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+    })
+    # MAX's default "composite" executor also compiles every new graph shape in background
+    # processes, which a short check never reuses; on 2 cores that competes with the check
+    # itself. Interpreting the (pre-compiled) ops alone measured 3x faster here.
+    env.setdefault("MAX_EAGER_EXECUTOR", "interpreter")
+    return env
 
 
 def _refuse_writes(verdict: CheckResult, box: sandbox.Sandbox) -> None:
@@ -237,63 +211,6 @@ def _judge_fresh(verdict: CheckResult, number: int, inputs: dict, outputs_file: 
     else:
         verdict.tests.append({"name": "test_fresh_inputs", "status": "fail", "message": message,
                               "output": None, "notes": [], "duration_s": 0})
-
-
-def _wait(proc, deadline, status_dir: Path, log_file: Path, on_event) -> str | None:
-    """Waits for the child; why it had to be stopped ("timeout", "memory", "output"), or None."""
-    read_upto = 0
-    cold_seen = False
-    memory_limit = memory_limit_mb() << 20
-    while proc.poll() is None:
-        if not cold_seen and (status_dir / "cold").exists():
-            cold_seen = True
-            deadline += COLD_ALLOWANCE_S
-            if on_event:
-                on_event("cold", "MAX's kernels are not all compiled on this machine yet: each "
-                                 "operation compiles the first time it is used (20 s to 3 min "
-                                 "each, once). `kata setup` compiles all of them ahead of time.")
-        read_upto = _report_compiles(log_file, read_upto, on_event)
-        stopped = ("timeout" if time.monotonic() > deadline else
-                   "memory" if _resident_bytes(proc.pid) > memory_limit else
-                   "output" if _size(log_file) > OUTPUT_LIMIT_MB << 20 else None)
-        if stopped:
-            _kill_group(proc)
-            return stopped
-        time.sleep(0.1)
-    _report_compiles(log_file, read_upto, on_event)
-    _kill_group(proc)  # whatever the learner's code left running in the background
-    return None
-
-
-def _resident_bytes(pid: int) -> int:
-    """The child's resident memory (0 where /proc is not available, e.g. macOS)."""
-    try:
-        with open(f"/proc/{pid}/statm", "rb") as handle:
-            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
-
-
-def _report_compiles(log_file: Path, offset: int, on_event) -> int:
-    if on_event is None:
-        return offset
-    try:
-        with open(log_file, "rb") as handle:
-            handle.seek(offset)
-            chunk = handle.read(1 << 20)
-    except OSError:
-        return offset
-    end = chunk.rfind(b"\n") + 1
-    for match in COMPILED.finditer(chunk[:end].decode("utf-8", "replace")):
-        on_event("compiled", f"compiled MAX kernels for {match.group(1)} ({float(match.group(2)):.0f} s, once)")
-    return offset + end
 
 
 def _read_verdict(result_file: Path, token: str, returncode: int, log_file: Path) -> CheckResult:
