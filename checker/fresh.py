@@ -12,6 +12,7 @@ Everything here is numpy: the parent never imports MAX.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -27,12 +28,17 @@ SAMPLE_DRAWS = 60  # the same DKW bound as kata 12's hidden test: a correct samp
 SAMPLE_EPS = 0.4
 
 
+@functools.lru_cache(maxsize=2)
+def _weights64(fixtures_dir: Path) -> dict:
+    """GPT-2's weights as float64, converted once per process (inputs and judgement share them)."""
+    return reference.as_float64(golden.load(fixtures_dir, "weights.npz"))
+
+
 class Fixtures:
     """The verified fixtures the parent needs: GPT-2's config and weights, as float64."""
 
     def __init__(self, fixtures_dir: Path):
         self.dir = fixtures_dir
-        self._weights = None
 
     @property
     def config(self) -> dict:
@@ -44,9 +50,7 @@ class Fixtures:
 
     @property
     def weights(self) -> dict:
-        if self._weights is None:
-            self._weights = reference.as_float64(golden.load(self.dir, "weights.npz"))
-        return self._weights
+        return _weights64(self.dir)
 
     def embeddings(self, ids: np.ndarray) -> np.ndarray:
         w = self.weights

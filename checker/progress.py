@@ -85,7 +85,15 @@ def record_attempt(progress: dict, number: int, status: str, sha256: str | None)
     return first
 
 
-def _validate(data: object) -> dict:
+def newer_format(data: object) -> int | None:
+    """The format version of a progress file written by a newer checker, else None."""
+    version = data.get("version") if isinstance(data, dict) else None
+    if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
+        return version
+    return None
+
+
+def validate(data: object) -> dict:
     """Raises ValueError for anything that is not a progress file we can use."""
     if not isinstance(data, dict) or not isinstance(data.get("katas"), dict):
         raise ValueError("not a progress file")
@@ -120,13 +128,13 @@ class ProgressStore:
             return self._recover(exc)
         self._refuse_newer(raw)
         try:
-            return _validate(raw)
+            return validate(raw)
         except ValueError as exc:
             return self._recover(exc)
 
     def _refuse_newer(self, data: object) -> None:
-        version = data.get("version") if isinstance(data, dict) else None
-        if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
+        version = newer_format(data)
+        if version is not None:
             raise ProgressError(
                 f"{self.path} was written by a newer checker (progress format "
                 f"{version}, this checker knows {SCHEMA_VERSION}). Update the checker "
@@ -148,7 +156,7 @@ class ProgressStore:
 
     def _from_backup_or_empty(self) -> dict:
         try:
-            data = _validate(json.loads(self.backup.read_text(encoding="utf-8")))
+            data = validate(json.loads(self.backup.read_text(encoding="utf-8")))
         except (OSError, ValueError, UnicodeDecodeError):
             return empty_progress()
         self._refuse_newer(data)

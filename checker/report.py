@@ -18,8 +18,8 @@ from pathlib import Path
 from checker import progress_json
 from checker.curriculum import Curriculum
 from checker.errors import KataError
-from checker.progress import SCHEMA_VERSION
-from checker.progress import _validate as validate_progress
+from checker.progress import newer_format
+from checker.progress import validate as validate_progress
 from checker.runner import file_sha256
 
 MAX_FILE_BYTES = 5 << 20  # a real progress file is a few kB; anything huge is not one
@@ -142,8 +142,8 @@ def _as_export(data: object, curriculum: Curriculum) -> dict:
         if why:
             raise Unreadable(why)
         return data
-    version = data.get("version") if isinstance(data, dict) else None
-    if isinstance(version, int) and version > SCHEMA_VERSION:
+    version = newer_format(data)
+    if version is not None:
         raise Unreadable(f"written by a newer checker (progress format {version})")
     try:
         validate_progress(data)

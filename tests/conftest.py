@@ -74,6 +74,11 @@ def run_kata_cli(course: Path, *args: str, timeout: float = 300) -> tuple[int, s
     return proc.returncode, proc.stdout, proc.stderr
 
 
+def messages_of(result) -> str:
+    """A check result's own message and every test's message, as one text to search."""
+    return "\n".join([result.message or ""] + [t.get("message") or "" for t in result.tests])
+
+
 def assert_no_traceback(*outputs: str) -> None:
     for text in outputs:
         assert "Traceback" not in text, text

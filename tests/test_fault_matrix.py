@@ -15,7 +15,7 @@ import sys
 import time
 
 import pytest
-from conftest import REPO, assert_no_traceback, kata_env, place_solution, run_kata_cli
+from conftest import REPO, assert_no_traceback, kata_env, messages_of, place_solution, run_kata_cli
 
 from checker.curriculum import load_curriculum
 from checker.golden import sha256_of
@@ -75,10 +75,6 @@ LEARNER_FAULTS = {
 }
 
 
-def _messages(result) -> str:
-    return "\n".join([result.message or ""] + [t.get("message") or "" for t in result.tests])
-
-
 @pytest.mark.parametrize("case", LEARNER_FAULTS, ids=list(LEARNER_FAULTS))
 def test_learner_fault(course, case):
     source, verdicts, words, limit = LEARNER_FAULTS[case]
@@ -86,8 +82,8 @@ def test_learner_fault(course, case):
     fixtures_before = {p.name: sha256_of(p) for p in (course / "fixtures" / "golden").iterdir()}
     curriculum = load_curriculum(course)
     result = run_kata(curriculum, curriculum.get(3), time_limit_s=limit)
-    assert result.status != "pass" and result.status in verdicts, _messages(result)
-    text = _messages(result)
+    assert result.status != "pass" and result.status in verdicts, messages_of(result)
+    text = messages_of(result)
     for word in words:
         assert word in text, text
     assert "/kata-check-" not in text, text  # paths as the learner knows them, not the copy's
@@ -109,7 +105,7 @@ def test_memory_without_bound(course, monkeypatch):
     curriculum = load_curriculum(course)
     started = time.monotonic()
     result = run_kata(curriculum, curriculum.get(3))
-    assert result.status == "error", _messages(result)
+    assert result.status == "error", messages_of(result)
     assert "more than 1024 MB of memory" in result.message
     assert time.monotonic() - started < 30
 

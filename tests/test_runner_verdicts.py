@@ -7,7 +7,7 @@ import time
 
 from checker.curriculum import load_curriculum
 from checker.runner import file_sha256, run_kata
-from conftest import place_learner, place_solution
+from conftest import messages_of, place_learner, place_solution
 
 
 def _run(course, learner: str | None = None, **kwargs):
@@ -28,13 +28,9 @@ def _assert_not_pass(result) -> None:
             assert test.get("message"), test
 
 
-def _messages(result) -> str:
-    return "\n".join([result.message or ""] + [t.get("message") or "" for t in result.tests])
-
-
 def test_solution_passes(course):
     result = _run(course)
-    assert result.status == "pass", _messages(result)
+    assert result.status == "pass", messages_of(result)
     assert result.passed and result.kata == 1 and result.slug == "config"
     assert len(result.tests) == 5 and all(t["status"] == "pass" for t in result.tests)
     assert result.tests[-1]["name"] == "test_fresh_inputs"
@@ -44,14 +40,14 @@ def test_solution_passes(course):
 
 def test_correct_in_another_way_passes(course):
     result = _run(course, "step_01_correct_other_way.py")
-    assert result.status == "pass", _messages(result)
+    assert result.status == "pass", messages_of(result)
 
 
 def test_skeleton_fails_naming_missing_fields(course):
     curriculum = load_curriculum(course)
     result = run_kata(curriculum, curriculum.get(1))
     assert result.status == "fail"
-    text = _messages(result)
+    text = messages_of(result)
     for field in ("vocab_size", "n_positions", "n_embd", "n_layer", "n_head", "layer_norm_epsilon"):
         assert field in text
 
@@ -71,7 +67,7 @@ def test_syntax_error_points_at_the_line(course):
     _assert_not_pass(result)
     assert result.status == "error"
     assert result.duration_s < 1  # found before pytest and MAX start
-    text = _messages(result)
+    text = messages_of(result)
     assert "SyntaxError" in text and "katas/step_01.py, line 8" in text, text
     lines = text.splitlines()
     code = next(i for i, line in enumerate(lines) if "n_embd: int = (768" in line)
@@ -84,7 +80,7 @@ def test_import_error_names_the_module(course):
     result = _run(course, "step_01_import_error.py")
     _assert_not_pass(result)
     assert result.status in ("fail", "error")
-    text = _messages(result)
+    text = messages_of(result)
     assert "gpt2_helpers_that_do_not_exist" in text and "line 3" in text, text
 
 
@@ -93,7 +89,7 @@ def test_infinite_loop_times_out(course):
     result = _run(course, "step_01_infinite_loop.py", time_limit_s=5)
     _assert_not_pass(result)
     elapsed = time.monotonic() - started
-    assert result.status == "timeout", _messages(result)
+    assert result.status == "timeout", messages_of(result)
     assert 5 <= elapsed < 15
     assert "5 seconds" in result.message
     assert result.sha256 == file_sha256(course / "katas" / "step_01.py")
@@ -103,7 +99,7 @@ def test_sys_exit_at_import(course):
     result = _run(course, "step_01_sys_exit.py")
     _assert_not_pass(result)
     assert result.status in ("fail", "error")
-    assert "sys.exit" in _messages(result)
+    assert "sys.exit" in messages_of(result)
 
 
 def test_os_exit_at_import_is_an_error(course):
@@ -116,7 +112,7 @@ def test_os_exit_at_import_is_an_error(course):
 def test_exit_inside_a_test_is_not_a_pass(course):
     result = _run(course, "step_01_exit_in_test.py")
     _assert_not_pass(result)
-    assert result.status == "error", _messages(result)
+    assert result.status == "error", messages_of(result)
     assert "before it could report a result" in result.message
 
 

@@ -34,9 +34,8 @@ def _mask(learner, inputs):
     from max.dtype import DType
 
     seq, past = int(inputs["seq"]), int(inputs["past"])
-    mask = run(f"causal_mask({seq}, {past})",
-               lambda: learner.causal_mask(seq, past, dtype=DType.float32, device=CPU()))
-    return None if mask is None else {"mask": mask}
+    return _out(f"causal_mask({seq}, {past})",
+                lambda: learner.causal_mask(seq, past, dtype=DType.float32, device=CPU()), "mask")
 
 
 def _layer_norm(learner, inputs):
