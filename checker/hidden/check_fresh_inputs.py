@@ -21,12 +21,16 @@ def _config(learner, inputs):
     custom = attempt("GPT2Config(...)", lambda: learner.GPT2Config(**kwargs))
     if FAILED in (default, custom):
         return None
-    try:
-        as_row = lambda c: np.array([float(getattr(c, f)) for f in fresh.CONFIG_FIELDS])  # noqa: E731
-        return {"default": as_row(default), "custom": as_row(custom)}
-    except (AttributeError, TypeError, ValueError) as exc:
-        expect(False, f"GPT2Config's fields should all be numbers: {exc}")
-        return None
+    rows = {}
+    for name, config in (("default", default), ("custom", custom)):
+        values = [getattr(config, field, None) for field in fresh.CONFIG_FIELDS]
+        wrong = [f for f, v in zip(fresh.CONFIG_FIELDS, values)
+                 if isinstance(v, bool) or not isinstance(v, (int, float))]
+        if not expect(not wrong, f"GPT2Config{'()' if name == 'default' else '(...)'} has no number "
+                                 f"in {', '.join(wrong)}: every field must hold a number."):
+            return None
+        rows[name] = np.array(values, dtype=np.float64)
+    return rows
 
 
 def _mask(learner, inputs):
