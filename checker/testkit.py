@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 from pytest_check import check
 
-from checker import diagnose, golden, plugin, weights
-from checker.fast import batched, lazily
+from checker import diagnose, golden, plugin
+from checker.fast import batched, lazily, to_tensor
 from checker.paths import fixtures_dir
 
 
@@ -57,7 +57,7 @@ def fixture(name: str):
     return golden.load(fixtures_dir(root()), name)
 
 
-tensor = weights.to_tensor
+tensor = to_tensor
 
 
 def as_numpy(value, what: str):
@@ -85,39 +85,6 @@ def as_numpy(value, what: str):
     else:
         expect(False, f"{what}: expected a MAX Tensor, got {type(value).__name__}.")
     return None
-
-
-def tiny_config():
-    """The course's tiny GPT-2, built with the learner's own GPT2Config from kata 1."""
-    try:
-        return weights.learner_config(fixtures_dir(root()))
-    except Exception as exc:  # noqa: BLE001
-        from checker.learner_import import LearnerImportError
-
-        raise LearnerImportError(
-            f"This kata builds the tiny GPT-2 from your kata 1 GPT2Config, which failed: "
-            f"{type(exc).__name__}: {exc}. Run `kata check 1` first."
-        ) from None
-
-
-def load_gpt2(module, prefix: str, what: str, keep: tuple[str, ...] = ("",)) -> bool:
-    """Loads GPT-2's weights into the learner's module by name; explains a mismatch of names."""
-    state = weights.gpt2_state(fixtures_dir(root()), prefix, keep)
-    try:
-        have = {name for name, _ in module.parameters}
-    except Exception:  # noqa: BLE001
-        return expect(False, f"{what} is not a MAX Module (it has no .parameters).")
-    missing = sorted(set(state) - have)
-    extra = sorted(have - set(state))
-    if missing or extra:
-        return expect(False, f"{what}'s parameter names do not match GPT-2's. "
-                      + (f"GPT-2 has, and your module lacks: {', '.join(missing)}. " if missing else "")
-                      + (f"Your module has, and GPT-2 lacks: {', '.join(extra)}." if extra else ""))
-    try:
-        module.load_state_dict(state)
-    except Exception as exc:  # noqa: BLE001
-        return expect(False, f"Loading GPT-2's weights into {what} failed: {type(exc).__name__}: {exc}")
-    return True
 
 
 FAILED = object()  # what attempt() returns when the learner's code raised
@@ -169,14 +136,12 @@ def build(what: str, factory):
         return None
 
 
-def gpt2_module(what: str, factory, prefix: str, keep: tuple[str, ...] = ("",)):
-    """Builds a learner module and loads GPT-2's weights into it; None (recorded) on failure."""
-    module = build(what, factory)
-    if module is not None and load_gpt2(module, prefix, what.split("(")[0], keep):
-        return module
-    return None
-
-
 def ids_tensor(array: np.ndarray):
     """Token ids as an int64 MAX tensor."""
     return tensor(np.asarray(array, dtype=np.int64))
+
+
+def outputs(what: str, call, name: str = "out"):
+    """Fresh-input runners: {name: the numpy result of call()}, or None (recorded)."""
+    value = run(what, call)
+    return None if value is None else {name: value}

@@ -7,6 +7,10 @@ reference solutions, so each kata is judged on its own.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+
 from rich.console import Console
 from rich.markup import escape
 
@@ -16,10 +20,22 @@ from checker.paths import fixtures_dir
 from checker.runner import run_kata
 
 
-def verify_kata(curriculum: Curriculum, kata: Kata) -> list[str]:
-    """Problems found with one kata (empty when it is sound)."""
+def solution_katas(curriculum: Curriculum, dest: Path) -> Path:
+    """A katas/ folder made of the reference solutions (each kata folder's solution.py under the
+    learner's file name, e.g. step_07.py): what later katas import when a kata is verified alone."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for kata in curriculum.available:
+        shutil.copyfile(curriculum.root / kata.solution, dest / Path(kata.file).name)
+    return dest
+
+
+def verify_kata(curriculum: Curriculum, kata: Kata, solutions: Path | None = None) -> list[str]:
+    """Problems found with one kata (empty when it is sound). `solutions`: a solution_katas()
+    folder (made here when not given)."""
+    if solutions is None:
+        with tempfile.TemporaryDirectory(prefix="kata-solutions-") as tmp:
+            return verify_kata(curriculum, kata, solution_katas(curriculum, Path(tmp)))
     root = curriculum.root
-    solutions = (root / kata.solution).parent
     problems = verify_all(fixtures_dir(root), kata.fixtures)
     if problems:
         return problems
@@ -43,10 +59,15 @@ def verify_kata(curriculum: Curriculum, kata: Kata) -> list[str]:
 
 
 def verify_katas(curriculum: Curriculum, katas: list[Kata], console: Console) -> bool:
+    with tempfile.TemporaryDirectory(prefix="kata-solutions-") as tmp:
+        return _verify_each(curriculum, katas, console, solution_katas(curriculum, Path(tmp)))
+
+
+def _verify_each(curriculum: Curriculum, katas: list[Kata], console: Console, solutions: Path) -> bool:
     ok = True
     for kata in katas:
         console.print(f"kata {kata.number:2d} {escape(kata.title)} ... ", end="")
-        problems = verify_kata(curriculum, kata)
+        problems = verify_kata(curriculum, kata, solutions)
         if problems:
             ok = False
             console.print("[red]FAILED[/]")

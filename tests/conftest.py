@@ -51,8 +51,24 @@ def place_learner(course: Path, source: str | Path, number: int | None = None) -
     return target
 
 
+def solution_path(number: int, root: Path = REPO) -> Path:
+    """Kata NUMBER's reference solution, in its folder (curriculum.yaml says which)."""
+    from checker.curriculum import load_curriculum
+
+    return root / load_curriculum(root).get(number).solution
+
+
 def place_solution(course: Path, number: int) -> Path:
-    return place_learner(course, course / "checker" / "solutions" / f"step_{number:02d}.py", number)
+    return place_learner(course, solution_path(number, course), number)
+
+
+@pytest.fixture(scope="session")
+def solutions(tmp_path_factory) -> Path:
+    """A katas/ folder of the reference solutions (step_NN.py), as `kata dev verify` uses."""
+    from checker.curriculum import load_curriculum
+    from checker.verify import solution_katas
+
+    return solution_katas(load_curriculum(REPO), tmp_path_factory.mktemp("solutions"))
 
 
 def kata_env(course: Path) -> dict:
@@ -87,7 +103,7 @@ def assert_no_traceback(*outputs: str) -> None:
 def mutate(number: int, replacements, folder: Path) -> Path:
     """A learner file made from kata NUMBER's reference solution with one mistake put in:
     each (old, new) replacement must apply, so a changed solution fails loudly here."""
-    source = (REPO / "checker" / "solutions" / f"step_{number:02d}.py").read_text()
+    source = solution_path(number).read_text()
     for old, new in replacements:
         assert old in source, f"kata {number}'s solution changed: {old!r} is gone; update the mutant"
         source = source.replace(old, new)

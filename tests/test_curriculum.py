@@ -161,7 +161,7 @@ def test_entry_not_a_mapping(tmp_path):
     assert "entry 3" in message and "mapping" in message
 
 
-@pytest.mark.parametrize("field", ["file", "lesson", "tests", "solution"])
+@pytest.mark.parametrize("field", ["file", "lesson", "folder"])
 def test_available_kata_with_missing_file(tmp_path, field):
     entries = _entries()[:3]
     entries[2][field] = "katas/step_03_missing.py"
@@ -170,11 +170,23 @@ def test_available_kata_with_missing_file(tmp_path, field):
     assert "does not exist" in message
 
 
+@pytest.mark.parametrize("name", ["test_kata.py", "solution.py", "spec.py"])
+def test_kata_folder_missing_a_file(tmp_path, name):
+    entries = _entries()[:3]
+    folder = tmp_path / "elsewhere" / "03_partial"  # not under checker/: a link to the real one
+    folder.mkdir(parents=True)
+    for other in {"test_kata.py", "solution.py", "spec.py"} - {name}:
+        (folder / other).write_text("")
+    entries[2]["folder"] = "elsewhere/03_partial"
+    message = _error(_write(tmp_path, entries))
+    assert "entry 3" in message and "`folder`" in message and name in message
+
+
 def test_unavailable_kata_may_name_files_not_written_yet(tmp_path):
     entries = _entries()[:4]
     entries[3]["available"] = False
     entries[3]["file"] = "katas/step_04_not_written_yet.py"
-    entries[3]["solution"] = "checker/solutions/step_04_not_written_yet.py"
+    entries[3]["folder"] = "checker/course/04_not_written_yet"
     assert len(load_curriculum(_write(tmp_path, entries)).katas) == 4
     entries[3]["available"] = True
     assert "step_04_not_written_yet.py" in _error(_write(tmp_path, entries))

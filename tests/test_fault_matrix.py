@@ -15,13 +15,14 @@ import sys
 import time
 
 import pytest
-from conftest import REPO, assert_no_traceback, kata_env, messages_of, place_solution, run_kata_cli
+from conftest import (REPO, assert_no_traceback, kata_env, messages_of, place_solution, run_kata_cli,
+                      solution_path)
 
 from checker.curriculum import load_curriculum
 from checker.golden import sha256_of
 from checker.runner import run_kata
 
-SOLUTION = (REPO / "checker" / "solutions" / "step_03.py").read_text()
+SOLUTION = solution_path(3).read_text()
 RESULT = "        return F.layer_norm(x, gamma=self.weight, beta=self.bias, epsilon=self.eps)"
 assert RESULT in SOLUTION, "kata 3's solution changed: update the fault matrix"
 

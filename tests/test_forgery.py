@@ -45,7 +45,7 @@ CHEATS = {
         numpy.testing.assert_allclose = lambda *a, **k: None
         import sys
         for name, module in list(sys.modules.items()):
-            if name.startswith("checker.hidden.test_"):
+            if name.startswith("checker.course."):
                 for attr in ("expect", "expect_close"):
                     if hasattr(module, attr):
                         setattr(module, attr, lambda *a, **k: True)

@@ -6,34 +6,47 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from checker import fresh, golden, reference
+from checker import fresh, golden
+from checker.curriculum import load_curriculum
+from checker.models import gpt2 as reference
 from conftest import REPO
+
+CURRICULUM = load_curriculum(REPO)
+
+
+def KATA(number: int):  # noqa: N802 - reads like the kata it names
+    return CURRICULUM.get(number)
+
+
+def spec(number: int):
+    return fresh.spec_of(KATA(number))
+
 
 FIXTURES = REPO / "fixtures"
 TENSOR_KATAS = (3, 4, 5, 6, 7, 8, 9, 10, 11)
 
 
 def _inputs(number: int, seed: int = 0) -> dict:
-    return fresh.make_inputs(number, FIXTURES, np.random.default_rng(seed))
+    return fresh.make_inputs(KATA(number), FIXTURES, np.random.default_rng(seed))
 
 
 def _right(number: int, inputs: dict) -> dict:
     if number in TENSOR_KATAS:
-        return {k: v.astype(np.float32) for k, v in fresh.expected(number, inputs, FIXTURES).items()}
+        return {k: v.astype(np.float32) for k, v in spec(number).expected(inputs, FIXTURES).items()}
     if number == 1:
         config = golden.load(FIXTURES, "golden/step_01.json")
-        return {"default": np.array([float(config[f]) for f in fresh.CONFIG_FIELDS]),
+        return {"default": np.array([float(config[f]) for f in spec(1).CONFIG_FIELDS]),
                 "custom": inputs["custom"].copy()}
     if number == 2:
         seq, past = int(inputs["seq"]), int(inputs["past"])
         rows, cols = np.indices((seq, seq + past))
         return {"mask": np.where(cols <= rows + past, 0, -np.inf).astype(np.float32)}
     tokens = inputs["prompt"]
-    fx = fresh.Fixtures(FIXTURES)
-    for _ in range(fresh.GREEDY_NEW_TOKENS):
-        tokens = np.concatenate([tokens, [[int(np.argmax(fresh._logits(fx, tokens)[0, -1]))]]], axis=1)
+    fx = reference.Fixtures(FIXTURES)
+    for _ in range(spec(12).GREEDY_NEW_TOKENS):
+        tokens = np.concatenate([tokens, [[int(np.argmax(fx.logits(tokens)[0, -1]))]]], axis=1)
     probs = _probs(inputs)
-    draws = np.random.default_rng(1).choice(len(probs), size=fresh.SAMPLE_DRAWS, p=probs)
+    draws = np.random.default_rng(1).choice(len(probs), size=spec(12).SAMPLE_DRAWS, p=probs)
     return {"greedy": tokens, "draws": draws.astype(np.int64)}
 
 
@@ -47,7 +60,7 @@ def _probs(inputs) -> np.ndarray:
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_right_answers_pass(number, seed):
     inputs = _inputs(number, seed)
-    assert fresh.judge(number, inputs, _right(number, inputs), FIXTURES) is None
+    assert fresh.judge(KATA(number), inputs, _right(number, inputs), FIXTURES) is None
 
 
 @pytest.mark.parametrize("number", range(1, 13))
@@ -63,7 +76,7 @@ def test_one_wrong_value_fails(number):
     outputs = _right(number, inputs)
     name = sorted(outputs)[0]
     outputs[name].reshape(-1)[-1] += 1e-2 + 1e-2 * abs(outputs[name].reshape(-1)[-1])
-    assert "differ" in fresh.judge(number, inputs, outputs, FIXTURES)
+    assert "differ" in fresh.judge(KATA(number), inputs, outputs, FIXTURES)
 
 
 @pytest.mark.parametrize("number", TENSOR_KATAS)
@@ -71,7 +84,7 @@ def test_one_wrong_value_fails(number):
 def test_right_values_in_another_precision_fail(number, dtype):
     inputs = _inputs(number)
     outputs = {k: v.astype(dtype) for k, v in _right(number, inputs).items()}
-    assert "float32" in fresh.judge(number, inputs, outputs, FIXTURES)
+    assert "float32" in fresh.judge(KATA(number), inputs, outputs, FIXTURES)
 
 
 @pytest.mark.parametrize("number", TENSOR_KATAS)
@@ -79,7 +92,7 @@ def test_the_golden_output_instead_fails(number):
     """What returning the golden file's output gives: another shape or other numbers."""
     inputs = _inputs(number)
     stale = _right(number, _inputs(number, seed=99))
-    assert fresh.judge(number, inputs, stale, FIXTURES) is not None
+    assert fresh.judge(KATA(number), inputs, stale, FIXTURES) is not None
 
 
 @pytest.mark.parametrize("number", range(1, 13))
@@ -87,24 +100,24 @@ def test_nothing_back_fails(number):
     inputs = _inputs(number)
     outputs = _right(number, inputs)
     outputs.pop(sorted(outputs)[0])
-    assert fresh.judge(number, inputs, outputs, FIXTURES) is not None
+    assert fresh.judge(KATA(number), inputs, outputs, FIXTURES) is not None
 
 
 def test_wrong_config_and_mask_fail():
     inputs = _inputs(1)
     outputs = _right(1, inputs)
     outputs["default"][4] = 16  # n_head
-    assert "n_head" in fresh.judge(1, inputs, outputs, FIXTURES)
+    assert "n_head" in fresh.judge(KATA(1), inputs, outputs, FIXTURES)
     outputs = _right(1, inputs)
     outputs["custom"][0] = 50257  # ignores the vocab_size given
-    assert "vocab_size" in fresh.judge(1, inputs, outputs, FIXTURES)
+    assert "vocab_size" in fresh.judge(KATA(1), inputs, outputs, FIXTURES)
     inputs = {"seq": np.array(5), "past": np.array(2)}
     mask = _right(2, inputs)["mask"]
-    assert fresh.judge(2, inputs, {"mask": mask.T[:5, :5].copy()}, FIXTURES) is not None
+    assert fresh.judge(KATA(2), inputs, {"mask": mask.T[:5, :5].copy()}, FIXTURES) is not None
     band = lambda k: {"mask": np.triu(np.full((5, 7), -np.inf, np.float32), k)}  # noqa: E731
-    assert fresh.judge(2, inputs, band(3), FIXTURES) is None  # blocked: j > i + 2
-    assert "wrong keys" in fresh.judge(2, inputs, band(2), FIXTURES)
-    assert "wrong keys" in fresh.judge(2, inputs, band(4), FIXTURES)
+    assert fresh.judge(KATA(2), inputs, band(3), FIXTURES) is None  # blocked: j > i + 2
+    assert "wrong keys" in fresh.judge(KATA(2), inputs, band(2), FIXTURES)
+    assert "wrong keys" in fresh.judge(KATA(2), inputs, band(4), FIXTURES)
 
 
 def test_wrong_generation_fails():
@@ -112,15 +125,15 @@ def test_wrong_generation_fails():
     right = _right(12, inputs)
     wrong = dict(right, greedy=right["greedy"].copy())
     wrong["greedy"][0, -1] = (wrong["greedy"][0, -1] + 1) % 50257
-    assert "greedy token" in fresh.judge(12, inputs, wrong, FIXTURES)
-    argmax = np.full(fresh.SAMPLE_DRAWS, int(np.argmax(inputs["logits"])))
-    assert "do not follow" in fresh.judge(12, inputs, dict(right, draws=argmax), FIXTURES)
-    uniform = np.random.default_rng(3).integers(0, 50257, fresh.SAMPLE_DRAWS)
-    assert "do not follow" in fresh.judge(12, inputs, dict(right, draws=uniform), FIXTURES)
+    assert "greedy token" in fresh.judge(KATA(12), inputs, wrong, FIXTURES)
+    argmax = np.full(spec(12).SAMPLE_DRAWS, int(np.argmax(inputs["logits"])))
+    assert "do not follow" in fresh.judge(KATA(12), inputs, dict(right, draws=argmax), FIXTURES)
+    uniform = np.random.default_rng(3).integers(0, 50257, spec(12).SAMPLE_DRAWS)
+    assert "do not follow" in fresh.judge(KATA(12), inputs, dict(right, draws=uniform), FIXTURES)
 
 
 def test_numpy_gpt2_is_hugging_faces_on_the_golden_data():
-    """The parent trusts checker.reference for fresh inputs; here it meets the golden tensors."""
+    """The parent trusts checker.models.gpt2 for fresh inputs; here it meets the golden tensors."""
     w = reference.as_float64(golden.load(FIXTURES, "weights.npz"))
     tiny = golden.load(FIXTURES, "golden/step_01.json")["tiny"]
     load = lambda n: golden.load(FIXTURES, f"golden/step_{n:02d}.npz")  # noqa: E731
@@ -133,11 +146,11 @@ def test_numpy_gpt2_is_hugging_faces_on_the_golden_data():
           load(7)["out"])
     close(reference.block(load(9)["x"].astype(np.float64), w, "transformer.h.0.", tiny["n_head"]), load(9)["out"])
     close(reference.model(load(10)["ids"], w, tiny["n_layer"], tiny["n_head"]), load(10)["out"])
-    logits = fresh._logits(fresh.Fixtures(FIXTURES), load(11)["ids"])
+    logits = reference.Fixtures(FIXTURES).logits(load(11)["ids"])
     np.testing.assert_allclose(logits, load(11)["logits"], atol=1e-4, rtol=1e-5)
     g12 = load(12)
     prompt = g12["prompt_ids"]
     inputs = {"prompt": prompt, "logits": g12["next_logits"], "temperature": np.array(1.0)}
-    fresh_greedy = g12["greedy_ids"][:, :prompt.shape[1] + fresh.GREEDY_NEW_TOKENS]
-    draws = np.random.default_rng(0).choice(50257, size=fresh.SAMPLE_DRAWS, p=_probs(inputs))
-    assert fresh.judge(12, inputs, {"greedy": fresh_greedy, "draws": draws}, FIXTURES) is None
+    fresh_greedy = g12["greedy_ids"][:, :prompt.shape[1] + spec(12).GREEDY_NEW_TOKENS]
+    draws = np.random.default_rng(0).choice(50257, size=spec(12).SAMPLE_DRAWS, p=_probs(inputs))
+    assert fresh.judge(KATA(12), inputs, {"greedy": fresh_greedy, "draws": draws}, FIXTURES) is None

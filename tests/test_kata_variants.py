@@ -20,9 +20,10 @@ import pytest
 
 from checker.curriculum import load_curriculum
 from checker.runner import run_kata
+from checker.verify import solution_katas
 from conftest import LEARNERS, REPO, mutate
 
-SOLUTIONS = REPO / "checker" / "solutions"
+SOLUTIONS = solution_katas(load_curriculum(REPO), Path(tempfile.mkdtemp(prefix="kata-solutions-")))
 
 # Mistakes made by changing a few lines of the reference solution; the other learner files in
 # tests/learners/ are written differently from the reference throughout.

@@ -54,12 +54,12 @@ MISTAKES = [
 
 @pytest.mark.parametrize("number,right,wrong,words", MISTAKES,
                          ids=[f"kata{m[0]}-{m[3].split()[-1]}" for m in MISTAKES])
-def test_mistake_is_named(tmp_path, number, right, wrong, words):
+def test_mistake_is_named(tmp_path, solutions, number, right, wrong, words):
     curriculum = load_curriculum(ROOT)
     kata = curriculum.get(number)
     pairs = list(zip(right, wrong)) if isinstance(right, tuple) else [(right, wrong)]
     learner = mutate(number, pairs, tmp_path)
-    result = run_kata(curriculum, kata, learner_file=learner, deps_dir=ROOT / "checker" / "solutions")
+    result = run_kata(curriculum, kata, learner_file=learner, deps_dir=solutions)
     assert result.status == "fail", result.message
     messages = "\n".join(t["message"] or "" for t in result.tests)
     assert words in messages, messages

@@ -25,9 +25,10 @@ def _arrays(path: Path) -> dict:
 @pytest.fixture(scope="module")
 def saved_tiny(tmp_path_factory):
     from checker import fixtures
+    from checker.models import gpt2_golden
 
     folder = tmp_path_factory.mktemp("tiny-hf")
-    fixtures.tiny_model().save_pretrained(folder)
+    gpt2_golden.tiny_model().save_pretrained(folder)
     out = tmp_path_factory.mktemp("fx")
     fixtures.build(out, model_path=str(folder), echo=lambda _: None)
     return out
@@ -44,12 +45,12 @@ def test_checkpoint_fixtures_equal_the_committed_ones(saved_tiny):
                 assert np.array_equal(built[key], committed[key]), f"{name}:{key}"
 
 
-def test_check_against_checkpoint_fixtures(saved_tiny, monkeypatch):
+def test_check_against_checkpoint_fixtures(saved_tiny, monkeypatch, solutions):
     monkeypatch.setenv("KATA_FIXTURES", str(saved_tiny))
     curriculum = load_curriculum(ROOT)
     kata = curriculum.get(11)
     result = run_kata(curriculum, kata, learner_file=ROOT / kata.solution,
-                      deps_dir=ROOT / "checker" / "solutions")
+                      deps_dir=solutions)
     assert result.status == "pass", result.tests
 
 
@@ -64,7 +65,7 @@ def _real_gpt2() -> str | None:
 @pytest.mark.skipif(_real_gpt2() is None, reason="no real GPT-2 weights on this machine: set "
                     "GPT2_CHECKPOINT to a folder in the Hugging Face layout, or have `gpt2` in the "
                     "Hugging Face cache (nothing is downloaded)")
-def test_real_gpt2(tmp_path, monkeypatch):
+def test_real_gpt2(tmp_path, monkeypatch, solutions):
     from checker import fixtures
 
     fixtures.build(tmp_path, model_path=_real_gpt2(), echo=lambda _: None)
@@ -72,5 +73,5 @@ def test_real_gpt2(tmp_path, monkeypatch):
     curriculum = load_curriculum(ROOT)
     kata = curriculum.get(11)
     result = run_kata(curriculum, kata, learner_file=ROOT / kata.solution,
-                      deps_dir=ROOT / "checker" / "solutions", time_limit_s=900)
+                      deps_dir=solutions, time_limit_s=900)
     assert result.status == "pass", result.tests

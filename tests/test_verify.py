@@ -8,7 +8,7 @@ import sys
 
 from checker.errors import EXIT_FAIL, EXIT_PASS
 from checker.progress import ProgressStore, passed_numbers
-from conftest import assert_no_traceback, kata_env, run_kata_cli
+from conftest import assert_no_traceback, kata_env, run_kata_cli, solution_path
 
 
 def test_verify_twice_in_parallel(course):
@@ -40,17 +40,17 @@ def _start(course, *args) -> subprocess.Popen:
 
 
 def test_verify_catches_a_solution_that_does_not_pass(course):
-    shutil.copyfile(course / "katas" / "step_01.py", course / "checker" / "solutions" / "step_01.py")
+    shutil.copyfile(course / "katas" / "step_01.py", solution_path(1, course))
     code, out, err = run_kata_cli(course, "dev", "verify", "1")
     assert_no_traceback(out, err)
     assert code == EXIT_FAIL, out + err
     assert "FAILED" in out
-    assert "checker/solutions/step_01.py should pass" in out, out
+    assert "checker/course/01_config/solution.py should pass" in out, out
     assert "n_head" in out  # and says which check it fails
 
 
 def test_verify_catches_a_skeleton_that_passes(course):
-    shutil.copyfile(course / "checker" / "solutions" / "step_01.py", course / "katas" / "step_01.py")
+    shutil.copyfile(solution_path(1, course), course / "katas" / "step_01.py")
     code, out, err = run_kata_cli(course, "dev", "verify", "1")
     assert_no_traceback(out, err)
     assert code == EXIT_FAIL, out + err

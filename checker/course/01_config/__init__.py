@@ -1,0 +1,1 @@
+"""Kata 1: Model configuration. Everything the checker knows about it is in this folder."""

@@ -1,0 +1,29 @@
+"""Kata 7's fresh inputs: a random layer's attention on hidden states nobody has seen."""
+
+import numpy as np
+
+from checker import fresh
+from checker.models import gpt2
+
+
+def draw(rng, fixtures_dir):
+    fx = gpt2.Fixtures(fixtures_dir)
+    return {"layer": gpt2.draw_layer(rng, fx), "x": gpt2.draw_hidden(rng, fx)}
+
+
+def run(learner, inputs):
+    from checker.models.gpt2_kit import gpt2_outputs, tiny_config
+
+    config = tiny_config()
+    return gpt2_outputs("GPT2MultiHeadAttention", lambda: learner.GPT2MultiHeadAttention(config),
+                        gpt2.layer_prefix(inputs) + "attn.", inputs)
+
+
+def expected(inputs, fixtures_dir):
+    fx = gpt2.Fixtures(fixtures_dir)
+    return {"out": gpt2.attention(inputs["x"].astype(np.float64), fx.weights,
+                                  gpt2.layer_prefix(inputs) + "attn.", fx.tiny["n_head"])}
+
+
+def judge(inputs, outputs, fixtures_dir):
+    return fresh.judge_tensors(expected(inputs, fixtures_dir), outputs)

@@ -1,0 +1,2 @@
+"""The course: one folder per kata (NN_slug/), each holding everything the checker knows about
+that kata, and the configuration shared by every kata's hidden tests. See README.md here."""

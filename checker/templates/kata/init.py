@@ -1,0 +1,1 @@
+"""Kata $number: $title. Everything the checker knows about it is in this folder."""
