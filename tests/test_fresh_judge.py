@@ -154,3 +154,16 @@ def test_numpy_gpt2_is_hugging_faces_on_the_golden_data():
     fresh_greedy = g12["greedy_ids"][:, :prompt.shape[1] + spec(12).GREEDY_NEW_TOKENS]
     draws = np.random.default_rng(0).choice(50257, size=spec(12).SAMPLE_DRAWS, p=_probs(inputs))
     assert fresh.judge(KATA(12), inputs, {"greedy": fresh_greedy, "draws": draws}, FIXTURES) is None
+
+
+def test_mask_inputs_always_have_cached_keys():
+    """A mask that ignores num_tokens is right when nothing is cached: every check must cache."""
+    assert all(int(_inputs(2, seed)["past"]) > 0 for seed in range(200))
+
+
+def test_mask_ignoring_num_tokens_is_named():
+    inputs = {"seq": np.array(4), "past": np.array(3)}
+    square = {"mask": np.triu(np.full((4, 4), -np.inf, np.float32), 1)}
+    wide_but_blind = {"mask": np.triu(np.full((4, 7), -np.inf, np.float32), 1)}
+    for outputs in (square, wide_but_blind):
+        assert "already in the cache" in fresh.judge(KATA(2), inputs, outputs, FIXTURES)
