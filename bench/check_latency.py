@@ -3,8 +3,9 @@
 Python process that imports what the kata needs and runs the reference component once on the
 golden input (bench/floor.py). Also the fixed costs every check pays (table 1b).
 
---baseline DIR times another version of the checker package (e.g. the main branch's checker/)
-in its own course copy, interleaved with this one, so both see the same load."""
+--baseline DIR times another version of the checker, interleaved with this one, so both see the
+same load: a whole course checkout (a folder with curriculum.yaml, e.g. a git worktree of an
+older commit), or just a checker/ package to put into a copy of this course."""
 
 from __future__ import annotations
 
@@ -51,12 +52,14 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--katas", default="1,2,3,4,5,6,7,8,9,10,11,12")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--baseline", type=Path, default=None,
-                        help="Another checker/ folder to time alongside (e.g. ../main/checker).")
+                        help="Another course checkout, or checker/ folder, to time alongside.")
     args = parser.parse_args(argv)
     rows = []
     with scratch("bench-check-") as (tmp, course):
         base = None
-        if args.baseline:
+        if args.baseline and (args.baseline / "curriculum.yaml").is_file():
+            base = solved_course(tmp / "baseline", source=args.baseline)
+        elif args.baseline:
             base = solved_course(tmp / "baseline")
             shutil.rmtree(base / "checker")
             shutil.copytree(args.baseline, base / "checker",

@@ -23,13 +23,18 @@ if str(REPO) not in sys.path:  # `python bench/run_all.py` from a clone, without
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".kata", "*.egg-info")
 
 
-def solved_course(dest: Path) -> Path:
-    """A copy of the course whose katas/ hold the reference solutions: what a learner who has
-    finished every kata has."""
+def solved_course(dest: Path, source: Path = REPO) -> Path:
+    """A copy of the course at `source` whose katas/ hold the reference solutions: what a learner
+    who has finished every kata has."""
     dest.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(REPO / "curriculum.yaml", dest / "curriculum.yaml")
+    shutil.copy2(source / "curriculum.yaml", dest / "curriculum.yaml")
     for folder in ("katas", "fixtures", "checker"):
-        shutil.copytree(REPO / folder, dest / folder, ignore=_IGNORE, dirs_exist_ok=True)
+        shutil.copytree(source / folder, dest / folder, ignore=_IGNORE, dirs_exist_ok=True)
+    old_layout = dest / "checker" / "solutions"  # before one-kata-one-place: all in one folder
+    if old_layout.is_dir():
+        for solution in sorted(old_layout.glob("step_*.py")):
+            shutil.copyfile(solution, dest / "katas" / solution.name)
+        return dest
     from checker.curriculum import load_curriculum
     from checker.verify import solution_katas
 

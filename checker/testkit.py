@@ -87,6 +87,27 @@ def as_numpy(value, what: str):
     return None
 
 
+def load_named(module, state: dict, what: str, model: str, aliases: frozenset = frozenset()) -> bool:
+    """Loads `model`'s weights (name -> MAX tensor) into the learner's module by name; explains a
+    mismatch of names. `aliases`: names the model may hold twice (a tied head) that a module
+    sharing one tensor need not list."""
+    try:
+        have = {name for name, _ in module.parameters}
+    except Exception:  # noqa: BLE001
+        return expect(False, f"{what} is not a MAX Module (it has no .parameters).")
+    missing = sorted(set(state) - have - set(aliases))
+    extra = sorted(have - set(state))
+    if missing or extra:
+        return expect(False, f"{what}'s parameter names do not match {model}'s. "
+                      + (f"{model} has, and your module lacks: {', '.join(missing)}. " if missing else "")
+                      + (f"Your module has, and {model} lacks: {', '.join(extra)}." if extra else ""))
+    try:
+        module.load_state_dict({k: v for k, v in state.items() if k in have})
+    except Exception as exc:  # noqa: BLE001
+        return expect(False, f"Loading {model}'s weights into {what} failed: {type(exc).__name__}: {exc}")
+    return True
+
+
 FAILED = object()  # what attempt() returns when the learner's code raised
 
 

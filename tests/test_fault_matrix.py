@@ -15,7 +15,7 @@ import sys
 import time
 
 import pytest
-from conftest import (REPO, assert_no_traceback, kata_env, messages_of, place_solution, run_kata_cli,
+from conftest import (assert_no_traceback, kata_env, messages_of, place_solution, run_kata_cli,
                       solution_path)
 
 from checker.curriculum import load_curriculum

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from checker.models import gpt2_weights as weights
 from checker.paths import fixtures_dir
-from checker.testkit import build, expect, ids_tensor, once, outputs, root, tensor
+from checker.testkit import build, ids_tensor, load_named, once, outputs, root, tensor
 
 
 def tiny_config():
@@ -24,22 +24,7 @@ def tiny_config():
 
 def load_gpt2(module, prefix: str, what: str, keep: tuple[str, ...] = ("",)) -> bool:
     """Loads GPT-2's weights into the learner's module by name; explains a mismatch of names."""
-    state = weights.gpt2_state(fixtures_dir(root()), prefix, keep)
-    try:
-        have = {name for name, _ in module.parameters}
-    except Exception:  # noqa: BLE001
-        return expect(False, f"{what} is not a MAX Module (it has no .parameters).")
-    missing = sorted(set(state) - have)
-    extra = sorted(have - set(state))
-    if missing or extra:
-        return expect(False, f"{what}'s parameter names do not match GPT-2's. "
-                      + (f"GPT-2 has, and your module lacks: {', '.join(missing)}. " if missing else "")
-                      + (f"Your module has, and GPT-2 lacks: {', '.join(extra)}." if extra else ""))
-    try:
-        module.load_state_dict(state)
-    except Exception as exc:  # noqa: BLE001
-        return expect(False, f"Loading GPT-2's weights into {what} failed: {type(exc).__name__}: {exc}")
-    return True
+    return load_named(module, weights.gpt2_state(fixtures_dir(root()), prefix, keep), what, "GPT-2")
 
 
 def gpt2_module(what: str, factory, prefix: str, keep: tuple[str, ...] = ("",)):

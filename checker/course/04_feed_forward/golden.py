@@ -1,6 +1,6 @@
 """Kata 4's golden data, from Hugging Face's GPT-2 (maintainers only: `kata dev fixtures`)."""
 
-from checker.models.gpt2_golden import sentence, trace_block0
+from checker.models.gpt2_golden import trace_block0
 
 FAMILY = "gpt2"  # the model family whose model and tokenizer the builder is given
 
