@@ -56,7 +56,7 @@ class Kata:
 
     @property
     def package(self) -> str:
-        """The folder as an import name, e.g. checker.course.07_attention."""
+        """The folder as an import name, e.g. checker.course.kata07_attention."""
         return ".".join(Path(self.folder).parts)
 
     @property

@@ -30,7 +30,7 @@ def new_kata(root: Path, slug: str, title: str | None = None) -> list[str]:
         raise KataError(f"A kata with the slug `{slug}` exists already.")
     number = len(curriculum.katas) + 1
     title = title or slug.replace("-", " ").capitalize()
-    folder = f"checker/course/{number:02d}_{slug.replace('-', '_')}"
+    folder = f"checker/course/kata{number:02d}_{slug.replace('-', '_')}"
     names = {"number": number, "title": title, "slug": slug, "file": f"katas/step_{number:02d}.py",
              "lesson": f"katas/step_{number:02d}.md", "folder": folder}
     targets = {

@@ -186,7 +186,7 @@ def test_unavailable_kata_may_name_files_not_written_yet(tmp_path):
     entries = _entries()[:4]
     entries[3]["available"] = False
     entries[3]["file"] = "katas/step_04_not_written_yet.py"
-    entries[3]["folder"] = "checker/course/04_not_written_yet"
+    entries[3]["folder"] = "checker/course/kata04_not_written_yet"
     assert len(load_curriculum(_write(tmp_path, entries)).katas) == 4
     entries[3]["available"] = True
     assert "step_04_not_written_yet.py" in _error(_write(tmp_path, entries))

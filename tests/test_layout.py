@@ -84,9 +84,10 @@ def test_every_kata_lives_in_its_folder():
     for kata in curriculum.available:
         folder = REPO / kata.folder
         assert folder.parent == REPO / "checker" / "course", kata.folder
-        assert folder.name.startswith(f"{kata.number:02d}_"), "the folder starts with the number"
+        assert folder.name.startswith(f"kata{kata.number:02d}_"), "the folder starts with the number"
+        assert folder.name.isidentifier(), "a package name: relative imports need one"
         for name in (*FOLDER_FILES.values(), "__init__.py"):
             assert (folder / name).is_file(), f"{kata.folder}/{name}"
     folders = {p.name for p in (REPO / "checker" / "course").iterdir() if p.is_dir()
-               and p.name[:2].isdigit()}
+               and p.name.startswith("kata")}
     assert folders == {Path(k.folder).name for k in curriculum.katas}, "no stray kata folders"

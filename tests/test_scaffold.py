@@ -21,7 +21,7 @@ def test_scaffold_verify_and_unlock(course):
     curriculum = load_curriculum(course)
     kata = curriculum.katas[-1]
     assert kata.number == last.number + 1 and kata.slug == "double-it" and kata.title == "Double it"
-    assert kata.folder == f"checker/course/{kata.number:02d}_double_it"
+    assert kata.folder == f"checker/course/kata{kata.number:02d}_double_it"
     for path in (kata.file, kata.lesson, kata.tests, kata.solution, f"{kata.folder}/spec.py"):
         assert (course / path).is_file(), path
         assert path in out  # the scaffold says what it wrote

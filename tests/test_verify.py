@@ -45,7 +45,7 @@ def test_verify_catches_a_solution_that_does_not_pass(course):
     assert_no_traceback(out, err)
     assert code == EXIT_FAIL, out + err
     assert "FAILED" in out
-    assert "checker/course/01_config/solution.py should pass" in out, out
+    assert "checker/course/kata01_config/solution.py should pass" in out, out
     assert "n_head" in out  # and says which check it fails
 
 

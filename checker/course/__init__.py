@@ -1,2 +1,2 @@
-"""The course: one folder per kata (NN_slug/), each holding everything the checker knows about
+"""The course: one folder per kata (kataNN_slug/), each holding everything the checker knows about
 that kata, and the configuration shared by every kata's hidden tests. See README.md here."""
