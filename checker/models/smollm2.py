@@ -220,7 +220,7 @@ class GGUFFormatError(ValueError):
 @dataclass
 class GGUFHeader:
     version: int
-    fields: dict            # scalar metadata (arrays left out)
+    fields: dict            # scalar metadata, and the arrays asked for
     tensors: dict           # name -> (shape, ggml type, offset in the data section)
     data_start: int
     required_size: int      # bytes the file needs to hold every tensor
@@ -230,23 +230,24 @@ _SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<
 _STRING, _ARRAY = 8, 9
 
 
-def read_gguf_header(path: Path) -> GGUFHeader:
-    """Parses a GGUF file's header (format versions 2 and 3). Raises GGUFFormatError for a file
-    that is not a GGUF, or one too short for the tensors its header lists (truncated)."""
+def read_gguf_header(path: Path, arrays: tuple = ()) -> GGUFHeader:
+    """Parses a GGUF file's header (format versions 2 and 3): scalar metadata, plus the array
+    fields named in `arrays` as lists. Raises GGUFFormatError for a file that is not a GGUF, or
+    one too short for the tensors its header lists (truncated)."""
     with open(path, "rb") as handle:
         if handle.read(4) != b"GGUF":
             raise GGUFFormatError("it is not a GGUF file (it does not start with the bytes 'GGUF')")
         handle.seek(0)
         try:
             with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-                return _parse(buf)
+                return _parse(buf, set(arrays))
         except GGUFFormatError:
             raise
         except (struct.error, ValueError, OverflowError, IndexError, KeyError) as exc:
             raise GGUFFormatError(f"its GGUF header is damaged or cut short ({exc})") from None
 
 
-def _parse(buf) -> GGUFHeader:
+def _parse(buf, wanted: set) -> GGUFHeader:
     pos = 4
 
     def take(fmt):
@@ -264,7 +265,7 @@ def _parse(buf) -> GGUFHeader:
         pos += n
         return text
 
-    def value(kind):
+    def value(kind, keep=False):
         nonlocal pos
         if kind in _SCALARS:
             return take(_SCALARS[kind])
@@ -272,6 +273,8 @@ def _parse(buf) -> GGUFHeader:
             return string()
         if kind == _ARRAY:
             item, count = take("<I"), take("<Q")
+            if keep:
+                return [value(item) for _ in range(count)]
             if item in _SCALARS:  # skipped, not read: tokenizer tables are large
                 pos += count * struct.calcsize(_SCALARS[item])
                 if pos > len(buf):
@@ -289,7 +292,7 @@ def _parse(buf) -> GGUFHeader:
     fields = {}
     for _ in range(n_fields):
         key, kind = string(), take("<I")
-        v = value(kind)
+        v = value(kind, keep=key in wanted)
         if v is not None:
             fields[key] = v
     tensors = {}
