@@ -1,0 +1,308 @@
+"""A small numpy Llama (SmolLM2's architecture) in float64, for Part 2 (katas 13-18).
+
+Like checker/reference.py for GPT-2: the correct answers of a check come from Hugging Face's
+fixtures; this reference computes what *common mistakes* produce from the same inputs, so a wrong
+answer can be named, and answers fresh inputs in the parent's judgement. Tests prove that it
+equals Hugging Face's LlamaForCausalLM (tests/test_llama_reference.py).
+
+Weights are a dict with Hugging Face's LlamaForCausalLM state-dict names
+(model.embed_tokens.weight, model.layers.N.self_attn.q_proj.weight, ..., model.norm.weight,
+lm_head.weight); Linear weights are [out, in], as torch stores them. Every function takes the
+mistake flags of MISTAKES as keyword arguments (False by default) and passes them down, so
+`logits(ids, w, cfg, rope_interleaved=True)` is a whole model built with that one mistake.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+# Each flag makes the reference commit one common learner mistake; the sentence is its name.
+MISTAKES = {
+    # RMSNorm (kata 13)
+    "norm_subtracts_mean": "RMSNorm subtracts the mean first (that is LayerNorm, not RMSNorm)",
+    "norm_eps_outside_root": "RMSNorm adds eps outside the square root: x / (sqrt(mean(x^2)) + eps)",
+    "norm_one_plus_weight": "RMSNorm scales by (1 + weight), Gemma's convention, not by weight",
+    # Rotary position embeddings (kata 14)
+    "rope_interleaved": "RoPE rotates interleaved pairs (x0, x1), (x2, x3), ... instead of the "
+                        "two halves (x_i, x_{i + head_dim/2})",
+    "rope_theta_ignored": "RoPE ignores the configured theta and uses 10000",
+    "rope_start_ignored": "RoPE ignores the start offset: positions always begin at 0",
+    "rope_freq_over_head_dim": "RoPE frequencies theta^(-i / head_dim) instead of "
+                               "theta^(-i / (head_dim / 2)) = theta^(-2i / head_dim)",
+    # Grouped-query attention (kata 15)
+    "kv_tiled": "kv heads repeated in the wrong order (tile, not repeat_interleave): query head h "
+                "reads kv head h % n_kv instead of h // n_rep",
+    "rope_missing_on_k": "RoPE applied to the queries but not to the keys",
+    "no_scale": "attention scores not divided by sqrt(head_dim)",
+    "no_mask": "no causal mask: tokens attend to later tokens",
+    # SwiGLU (kata 16)
+    "mlp_gate_up_swapped": "SwiGLU with gate_proj and up_proj swapped: silu(up(x)) * gate(x)",
+    "mlp_gelu": "GELU instead of SiLU in the MLP's gate",
+    # The decoder (kata 17)
+    "post_norm": "post-norm: the norm applied after each residual add instead of before the sublayer",
+    "final_norm_missing": "the final norm (model.norm) is missing",
+}
+
+NORM_FLAGS = ("norm_subtracts_mean", "norm_eps_outside_root", "norm_one_plus_weight")
+ROPE_FLAGS = ("rope_interleaved", "rope_theta_ignored", "rope_start_ignored", "rope_freq_over_head_dim")
+ATTENTION_FLAGS = ROPE_FLAGS + ("kv_tiled", "rope_missing_on_k", "no_scale", "no_mask")
+MLP_FLAGS = ("mlp_gate_up_swapped", "mlp_gelu")
+LAYER_FLAGS = NORM_FLAGS + ATTENTION_FLAGS + MLP_FLAGS + ("post_norm",)
+MODEL_FLAGS = LAYER_FLAGS + ("final_norm_missing",)
+
+DEFAULT_THETA = 10000.0  # what "theta ignored" falls back to: the original RoPE paper's base
+
+
+@dataclass(frozen=True)
+class Config:
+    """The shape numbers the reference needs; `Config.of` reads a dict, this, or a LlamaConfig."""
+
+    hidden_size: int
+    num_attention_heads: int
+    num_key_value_heads: int
+    head_dim: int
+    rms_norm_eps: float
+    rope_theta: float
+    num_hidden_layers: int
+
+    @classmethod
+    def of(cls, cfg) -> "Config":
+        if isinstance(cfg, cls):
+            return cfg
+        get = cfg.get if isinstance(cfg, dict) else lambda k, d=None: getattr(cfg, k, d)
+        values = {}
+        for f in fields(cls):
+            value = get(f.name, None)
+            if value is None and f.name == "head_dim":
+                value = get("hidden_size") // get("num_attention_heads")
+            if value is None and f.name == "rope_theta":  # transformers 5 keeps it in rope_parameters
+                value = (get("rope_parameters") or {}).get("rope_theta")
+            if value is None:
+                raise ValueError(f"configuration has no {f.name}")
+            values[f.name] = value
+        return cls(**values)
+
+
+def _take(flags: dict, allowed: tuple) -> dict:
+    unknown = set(flags) - set(allowed)
+    if unknown:
+        raise TypeError(f"unknown mistake flag(s) here: {sorted(unknown)}; known: {list(allowed)}")
+    return {k: bool(v) for k, v in flags.items()}
+
+
+def _sub(flags: dict, names: tuple) -> dict:
+    return {k: v for k, v in flags.items() if k in names}
+
+
+def _f64(a) -> np.ndarray:
+    return np.asarray(a, dtype=np.float64)
+
+
+def as_float64(weights) -> dict:
+    """Converts a state dict once (the functions accept float32 too, converting on each use)."""
+    return {k: _f64(v) for k, v in weights.items()}
+
+
+def rms_norm(x, weight, eps, **flags):
+    """x / sqrt(mean(x^2 over the last axis) + eps) * weight (Hugging Face's LlamaRMSNorm)."""
+    f = _take(flags, NORM_FLAGS)
+    x = _f64(x)
+    if f.get("norm_subtracts_mean"):
+        x = x - x.mean(-1, keepdims=True)
+    mean_square = (x * x).mean(-1, keepdims=True)
+    if f.get("norm_eps_outside_root"):
+        normed = x / (np.sqrt(mean_square) + eps)
+    else:
+        normed = x / np.sqrt(mean_square + eps)
+    scale = _f64(weight)
+    return normed * (1.0 + scale if f.get("norm_one_plus_weight") else scale)
+
+
+def rotary_tables(head_dim, seq_len, theta=DEFAULT_THETA, start=0, **flags):
+    """cos and sin, each (seq_len, head_dim), for positions start .. start + seq_len - 1.
+
+    Hugging Face's half-split layout: inv_freq[i] = theta^(-2i / head_dim) for i < head_dim / 2,
+    angles[p, i] = p * inv_freq[i], and each table holds cos/sin of [angles, angles].
+    """
+    f = _take(flags, ROPE_FLAGS)
+    if f.get("rope_theta_ignored"):
+        theta = DEFAULT_THETA
+    if f.get("rope_start_ignored"):
+        start = 0
+    half = head_dim // 2
+    pair = np.arange(half, dtype=np.float64)
+    # "Frequencies over head_dim instead of head_dim / 2": the exponent divides the pair index i
+    # by head_dim where it must divide by head_dim / 2, i.e. theta^(-i / head_dim) instead of
+    # theta^(-2i / head_dim) (the 2 of `arange(0, head_dim, 2) / head_dim` forgotten). The
+    # frequencies then only fall to theta^(-1/2) instead of nearly 1/theta.
+    exponent = pair / head_dim if f.get("rope_freq_over_head_dim") else 2.0 * pair / head_dim
+    inv_freq = float(theta) ** -exponent
+    positions = np.arange(start, start + seq_len, dtype=np.float64)
+    angles = np.outer(positions, inv_freq)
+    # Interleaved tables pair with interleaved rotation: [a0, a0, a1, a1, ...] (GPT-J / Meta's
+    # original layout) instead of Hugging Face's [a0, a1, ..., a0, a1, ...].
+    emb = np.repeat(angles, 2, axis=-1) if f.get("rope_interleaved") else np.concatenate([angles, angles], -1)
+    return np.cos(emb), np.sin(emb)
+
+
+def rotate_half(x):
+    """[-x2, x1] for x = [x1, x2] split in halves along the last axis."""
+    x = _f64(x)
+    half = x.shape[-1] // 2
+    return np.concatenate([-x[..., half:], x[..., :half]], axis=-1)
+
+
+def _rotate_pairs(x):
+    """The interleaved mistake's rotation: (x0, x1), (x2, x3), ... -> (-x1, x0), (-x3, x2), ..."""
+    out = np.empty_like(x)
+    out[..., 0::2] = -x[..., 1::2]
+    out[..., 1::2] = x[..., 0::2]
+    return out
+
+
+def apply_rotary(x, cos, sin, **flags):
+    """x * cos + rotate_half(x) * sin, for x (batch, heads, seq, head_dim), cos/sin (seq, head_dim)."""
+    f = _take(flags, ("rope_interleaved",))
+    x = _f64(x)
+    rotated = _rotate_pairs(x) if f.get("rope_interleaved") else rotate_half(x)
+    return x * _f64(cos) + rotated * _f64(sin)
+
+
+def repeat_kv(x, n_rep, **flags):
+    """(batch, n_kv, seq, hd) -> (batch, n_kv * n_rep, seq, hd); kv head j serves query heads
+    j * n_rep .. j * n_rep + n_rep - 1 (torch.repeat_interleave on axis 1)."""
+    f = _take(flags, ("kv_tiled",))
+    x = _f64(x)
+    if f.get("kv_tiled"):
+        return np.tile(x, (1, n_rep, 1, 1))
+    return np.repeat(x, n_rep, axis=1)
+
+
+def softmax(x, axis=-1):
+    shifted = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return shifted / shifted.sum(axis=axis, keepdims=True)
+
+
+def _linear(x, weights, name):
+    return x @ _f64(weights[name]).T  # torch's Linear: weight is [out, in]
+
+
+def _heads(t, n, head_dim):
+    batch, seq, _ = t.shape
+    return t.reshape(batch, seq, n, head_dim).transpose(0, 2, 1, 3)
+
+
+def attention(x, weights, prefix, cfg, start=0, *, return_probs=False, **flags):
+    """LlamaAttention: x (batch, seq, hidden) -> (batch, seq, hidden), for tokens at positions
+    start .. start + seq - 1 (all of them in x: no cache). prefix ends with "self_attn."."""
+    f = _take(flags, ATTENTION_FLAGS)
+    cfg = Config.of(cfg)
+    x = _f64(x)
+    hd, n_q, n_kv = cfg.head_dim, cfg.num_attention_heads, cfg.num_key_value_heads
+    q = _heads(_linear(x, weights, prefix + "q_proj.weight"), n_q, hd)
+    k = _heads(_linear(x, weights, prefix + "k_proj.weight"), n_kv, hd)
+    v = _heads(_linear(x, weights, prefix + "v_proj.weight"), n_kv, hd)
+    cos, sin = rotary_tables(hd, x.shape[1], cfg.rope_theta, start, **_sub(f, ROPE_FLAGS))
+    rope = _sub(f, ("rope_interleaved",))
+    q = apply_rotary(q, cos, sin, **rope)
+    if not f.get("rope_missing_on_k"):
+        k = apply_rotary(k, cos, sin, **rope)
+    kv = _sub(f, ("kv_tiled",))
+    k, v = repeat_kv(k, n_q // n_kv, **kv), repeat_kv(v, n_q // n_kv, **kv)
+    scores = q @ k.transpose(0, 1, 3, 2)
+    if not f.get("no_scale"):
+        scores = scores / math.sqrt(hd)
+    if not f.get("no_mask"):
+        seq = scores.shape[-1]
+        scores = np.where(np.tril(np.ones((seq, seq), dtype=bool)), scores, -np.inf)
+    probs = softmax(scores)
+    out = probs @ v
+    batch, _, seq, _ = out.shape
+    merged = out.transpose(0, 2, 1, 3).reshape(batch, seq, n_q * hd)
+    result = _linear(merged, weights, prefix + "o_proj.weight")
+    return (result, probs) if return_probs else result
+
+
+def silu(x):
+    return x / (1.0 + np.exp(-x))
+
+
+_erf = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def gelu(x):
+    """The exact (erf) GELU, torch.nn.functional.gelu's default."""
+    return 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0)))
+
+
+def mlp(x, weights, prefix, **flags):
+    """LlamaMLP (SwiGLU): down_proj(silu(gate_proj(x)) * up_proj(x)). prefix ends with "mlp."."""
+    f = _take(flags, MLP_FLAGS)
+    x = _f64(x)
+    gate = _linear(x, weights, prefix + "gate_proj.weight")
+    up = _linear(x, weights, prefix + "up_proj.weight")
+    if f.get("mlp_gate_up_swapped"):
+        gate, up = up, gate
+    act = gelu(gate) if f.get("mlp_gelu") else silu(gate)
+    return _linear(act * up, weights, prefix + "down_proj.weight")
+
+
+def decoder_layer(x, weights, prefix, cfg, start=0, **flags):
+    """LlamaDecoderLayer, pre-norm: h = x + attn(norm1(x)); h + mlp(norm2(h)).
+    prefix is "model.layers.N."."""
+    f = _take(flags, LAYER_FLAGS)
+    cfg = Config.of(cfg)
+
+    def norm(t, name):
+        return rms_norm(t, weights[prefix + name + ".weight"], cfg.rms_norm_eps, **_sub(f, NORM_FLAGS))
+
+    def attn(t):
+        return attention(t, weights, prefix + "self_attn.", cfg, start, **_sub(f, ATTENTION_FLAGS))
+
+    def feed(t):
+        return mlp(t, weights, prefix + "mlp.", **_sub(f, MLP_FLAGS))
+
+    x = _f64(x)
+    if f.get("post_norm"):  # the original Transformer's order, with Llama's two norms
+        h = norm(x + attn(x), "input_layernorm")
+        return norm(h + feed(h), "post_attention_layernorm")
+    h = x + attn(norm(x, "input_layernorm"))
+    return h + feed(norm(h, "post_attention_layernorm"))
+
+
+def _batch(ids) -> np.ndarray:
+    ids = np.asarray(ids, dtype=np.int64)
+    return ids[None, :] if ids.ndim == 1 else ids
+
+
+def hidden_states(ids, weights, cfg, start=0, **flags) -> list:
+    """[embeddings, after layer 0, ..., after the last layer] (the last one before the final norm)."""
+    f = _take(flags, LAYER_FLAGS)
+    cfg = Config.of(cfg)
+    x = _f64(weights["model.embed_tokens.weight"])[_batch(ids)]
+    states = [x]
+    for i in range(cfg.num_hidden_layers):
+        x = decoder_layer(x, weights, f"model.layers.{i}.", cfg, start, **f)
+        states.append(x)
+    return states
+
+
+def model(ids, weights, cfg, start=0, **flags):
+    """LlamaModel: the hidden states after the final norm, (batch, seq, hidden)."""
+    f = _take(flags, MODEL_FLAGS)
+    cfg = Config.of(cfg)
+    x = hidden_states(ids, weights, cfg, start, **_sub(f, LAYER_FLAGS))[-1]
+    if f.get("final_norm_missing"):
+        return x
+    return rms_norm(x, weights["model.norm.weight"], cfg.rms_norm_eps, **_sub(f, NORM_FLAGS))
+
+
+def logits(ids, weights, cfg, start=0, **flags):
+    """LlamaForCausalLM: (batch, seq, vocab). Without lm_head.weight the head is the embedding (tied)."""
+    head = weights.get("lm_head.weight")
+    if head is None:
+        head = weights["model.embed_tokens.weight"]
+    return model(ids, weights, cfg, start, **flags) @ _f64(head).T
