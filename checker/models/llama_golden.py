@@ -305,3 +305,34 @@ if __name__ == "__main__":  # python -m checker.models.llama_golden OUT_DIR
     import sys
 
     print(json.dumps(build_tiny_fixtures(Path(sys.argv[1])), indent=2)[:2000])
+
+
+# --- The family's side of `kata dev fixtures` (checker/fixtures.py): each Part 2 kata folder's
+# golden.py names FAMILY = "llama" and its builder; the family builds its own files below.
+
+CONFIG_FILE = "llama_config.json"
+# The fields of the learner's LlamaConfig (kata 13): what the hidden tests build the tiny model with.
+LEARNER_FIELDS = ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
+                  "num_attention_heads", "num_key_value_heads", "rms_norm_eps", "rope_theta",
+                  "max_position_embeddings", "tie_word_embeddings")
+
+
+def learner_config(model, tok=None) -> dict:
+    """The tiny model's configuration in the learner's LlamaConfig fields (kata 13)."""
+    return {"json": {field: TINY[field] for field in LEARNER_FIELDS}}
+
+
+FAMILY_FILES = {WEIGHTS_FILE: tiny_weights, CONFIG_FILE: learner_config}
+
+
+def load(model_path: str | None):
+    """The tiny seeded Llama and SmolLM2's tokenizer. A --model checkpoint is another family's
+    (GPT-2's): Part 2's golden data always come from the tiny Llama."""
+    return tiny_model(), tokenizer()
+
+
+def describe(model, tok, model_path: str | None) -> dict:
+    return {"name": "tiny-llama (seeded, SmolLM2's vocabulary)", "config": dict(TINY), "seed": SEED,
+            "init": f"every weight N(0, {WEIGHT_STD}); RMSNorm scales 1 + N(0, {NORM_STD})",
+            "sentence": SENTENCE, "prompt": PROMPT,
+            "tokenizer": "SmolLM2-135M-Instruct GGUF (transformers)"}
