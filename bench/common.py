@@ -31,7 +31,7 @@ def solved_course(dest: Path, source: Path = REPO) -> Path:
     for folder in ("katas", "fixtures", "checker"):
         shutil.copytree(source / folder, dest / folder, ignore=_IGNORE, dirs_exist_ok=True)
     old_layout = dest / "checker" / "solutions"  # before one-kata-one-place: all in one folder
-    if old_layout.is_dir():
+    if list(old_layout.glob("step_*.py")):
         for solution in sorted(old_layout.glob("step_*.py")):
             shutil.copyfile(solution, dest / "katas" / solution.name)
         return dest
