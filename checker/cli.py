@@ -13,7 +13,7 @@ from rich.markup import escape
 
 from checker import __version__, learner_info, render
 from checker.curriculum import Curriculum, Kata, load_curriculum
-from checker.errors import (EXIT_FAIL, EXIT_LOCKED, EXIT_PASS, EXIT_SETUP, KataError,
+from checker.errors import (EXIT_FAIL, EXIT_LOCKED, EXIT_PASS, EXIT_SETUP, KataError, LockedError,
                             LearnerCodeError)
 from checker.golden import verify_all
 from checker.paths import fixtures_dir, repo_root, state_dir
@@ -300,6 +300,42 @@ def run_model(prompt: str, new_tokens: int, temperature: float, greedy: bool, se
         raise LearnerCodeError(done.stderr.strip() or f"Generation failed (exit code {done.returncode}).")
     console.print(done.stdout.rstrip(), markup=False, highlight=False)
     errors.print(done.stderr.strip(), style="dim", markup=False)
+
+
+@cli.command("chat")
+@click.argument("question", required=False)
+@click.option("--gguf", "gguf_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="SmolLM2-135M-Instruct's GGUF file, if you have it (default: fetched once).")
+@click.option("--max-tokens", type=click.IntRange(1, 1024), default=64, show_default=True)
+@click.option("--temperature", type=click.FloatRange(min=0.0), default=0.0, show_default=True,
+              help="0 is greedy: always the most likely token.")
+@click.option("--force", is_flag=True, help="Run even though the katas have not all passed.")
+def chat_command(question: str | None, gguf_path: Path | None, max_tokens: int, temperature: float,
+                 force: bool) -> None:
+    """Your own Llama (Part 2) with SmolLM2-135M-Instruct's weights: one QUESTION, or a chat."""
+    import subprocess
+
+    from checker.models.smollm2 import ensure_gguf
+
+    curriculum, store = _course()
+    kata = curriculum.for_command("chat")
+    if not force and kata.number not in passed_numbers(_load_progress(store)):
+        raise LockedError(f"`kata chat` runs your katas up to kata {kata.number}, which has not passed "
+                          f"yet. Run `kata check {kata.number}` first, or `kata chat --force` to run "
+                          "them as they are.")
+    gguf = ensure_gguf(gguf_path, echo=lambda text: errors.print(text, style="dim", markup=False))
+    model_kata = curriculum.get(kata.uses[-1]) if kata.uses else kata
+    env = dict(os.environ, KATA_ROOT=str(curriculum.root), PYTHONUNBUFFERED="1",
+               KATA_MODEL_MODULE=model_kata.module, KATA_LOADER_MODULE=kata.module,
+               PYTHONPATH=os.pathsep.join([str(curriculum.root), os.environ.get("PYTHONPATH", "")]))
+    env.setdefault("MAX_EAGER_EXECUTOR", "interpreter")
+    errors.print(f"Your own Llama (your katas up to kata {kata.number}) with {gguf.name}. No KV cache "
+                 "yet: each token re-reads the whole conversation.", style="dim", markup=False)
+    done = subprocess.run([sys.executable, "-m", "checker.chat", str(gguf), str(max_tokens),
+                           str(temperature), *([question] if question else [])],
+                          cwd=curriculum.root, env=env)
+    if done.returncode != 0:
+        sys.exit(EXIT_FAIL)
 
 
 @cli.command("watch")

@@ -28,3 +28,9 @@ class LearnerCodeError(KataError):
     """The learner's own code failed (outside a check): their problem to fix, exit code 1."""
 
     exit_code = EXIT_FAIL
+
+
+class LockedError(KataError):
+    """Something that needs a kata passed first (exit code 3, as a locked check)."""
+
+    exit_code = EXIT_LOCKED

@@ -1,0 +1,135 @@
+"""`kata chat`'s child process: the learner's own Llama (Part 2) answers, with SmolLM2's weights.
+
+Run as `python -m checker.chat GGUF MAX_TOKENS TEMPERATURE [QUESTION]`, with KATA_ROOT set and the
+learner's modules named by the parent from curriculum.yaml: KATA_MODEL_MODULE (LlamaForCausalLM)
+and KATA_LOADER_MODULE (load_gguf, config_from_gguf). With a question it answers once; without,
+it is a conversation (history kept; an empty line, end of input or Ctrl-C ends it). Tokens are
+printed as they are made. A failure in the learner's code is one message pointing at their line,
+exit code 1.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from checker import sigint
+
+sigint.install()  # before MAX: eager MAX is 20-60x slower on Python 3.11 without it
+
+
+class Streamer:
+    """Prints the text of new tokens as they come (decoding the whole reply each time, so that a
+    character split over two tokens appears once it is whole)."""
+
+    def __init__(self, tokenizer, out=sys.stdout):
+        self.tokenizer, self.out, self.ids, self.shown = tokenizer, out, [], ""
+
+    def __call__(self, token: int) -> None:
+        self.ids.append(token)
+        text = self.tokenizer.decode(self.ids, skip_special_tokens=True)
+        if not text.endswith("\ufffd"):  # an incomplete UTF-8 sequence: wait for the rest
+            self.out.write(text[len(self.shown):])
+            self.out.flush()
+            self.shown = text
+
+
+def next_token(logits, temperature: float, rng) -> int:
+    """Greedy at temperature 0, else a draw from softmax(logits / temperature)."""
+    import numpy as np
+
+    if temperature <= 0:
+        return int(np.argmax(logits))
+    z = logits.astype(np.float64) / temperature
+    p = np.exp(z - z.max())
+    return int(rng.choice(len(p), p=p / p.sum()))
+
+
+def reply(model, tokenizer, messages, max_tokens: int, temperature: float, rng) -> tuple[str, int, float]:
+    """The model's answer to the conversation, streamed; (text, tokens, seconds)."""
+    import numpy as np
+
+    from checker.fast import batched, to_tensor
+
+    prompt = tokenizer.apply_chat_template(messages, add_generation_prompt=True)
+    ids = np.array([tokenizer.encode(prompt)], dtype=np.int64)
+    stream = Streamer(tokenizer)
+    started = time.monotonic()
+    for _ in range(max_tokens):
+        # No KV cache yet (Part 3): the whole conversation goes through the model for each token.
+        logits = batched(lambda: model(to_tensor(ids))).to_numpy()[0, -1]
+        token = next_token(logits, temperature, rng)
+        if token == tokenizer.eos_token_id:
+            break
+        stream(token)
+        ids = np.concatenate([ids, [[token]]], axis=1)
+    print(flush=True)
+    return tokenizer.decode(stream.ids, skip_special_tokens=True), len(stream.ids), time.monotonic() - started
+
+
+def load_model(gguf: str):
+    """The learner's LlamaForCausalLM with the file's weights, built by their own katas."""
+    import importlib
+
+    from max.driver import CPU
+    from max.dtype import DType
+    from max.experimental.tensor import default_device, default_dtype
+
+    from checker.fast import lazily, to_tensor
+
+    loader = importlib.import_module(os.environ["KATA_LOADER_MODULE"])
+    model_class = importlib.import_module(os.environ["KATA_MODEL_MODULE"]).LlamaForCausalLM
+    with default_device(CPU()), default_dtype(DType.float32):
+        config = loader.config_from_gguf(gguf)
+        state = loader.load_gguf(gguf)
+        model = lazily(lambda: model_class(config))
+        model.load_state_dict({name: to_tensor(array) for name, array in state.items()})
+    return model
+
+
+def main(argv: list[str]) -> int:
+    import numpy as np
+
+    from checker.learner_import import describe_exception
+    from checker.models.llama_tokenizer import GGUFTokenizer
+    from checker.paths import repo_root
+
+    gguf, max_tokens, temperature, *question = argv
+    root = repo_root()
+    files = {str(p.resolve()) for p in (root / "katas").glob("*.py")}
+    tokenizer = GGUFTokenizer.from_gguf(gguf)
+    rng = np.random.default_rng()
+    messages: list[dict] = []
+    try:
+        model = load_model(gguf)
+        while True:
+            text = question[0] if question else _ask()
+            if not text:
+                return 0
+            messages.append({"role": "user", "content": text})
+            answer, tokens, seconds = reply(model, tokenizer, messages, int(max_tokens),
+                                            float(temperature), rng)
+            messages.append({"role": "assistant", "content": answer})
+            print(f"({tokens} tokens in {seconds:.1f} s, {tokens / max(seconds, 1e-9):.1f} tokens/s)",
+                  file=sys.stderr, flush=True)
+            if question:
+                return 0
+    except Exception as exc:  # noqa: BLE001 - the learner's code: one readable message
+        print("\nYour model could not answer: " + describe_exception(exc, files, root), file=sys.stderr)
+        return 1
+
+
+def _ask() -> str:
+    try:
+        return input("you> ").strip()
+    except EOFError:
+        return ""
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        sys.exit(0)  # Ctrl-C ends the conversation: not an error
