@@ -26,7 +26,8 @@ TINY = dict(
     hidden_act="silu", attention_bias=False, mlp_bias=False, attention_dropout=0.0,
     bos_token_id=1, eos_token_id=2, pad_token_id=2,
 )
-WEIGHT_STD = 0.25     # every Linear and the embedding: N(0, WEIGHT_STD)
+WEIGHT_STD = 0.15     # every Linear: N(0, WEIGHT_STD)
+EMBED_STD = 0.5       # the (tied) embedding: N(0, EMBED_STD)
 NORM_STD = 0.25       # RMSNorm scales: 1 + N(0, NORM_STD)
 SENTENCE = ("The quick brown fox jumps over the lazy dog, while Paris, the capital of France, "
             "sleeps under 3 stars.")
@@ -59,7 +60,10 @@ def tiny_model(seed: int = SEED):
     with torch.no_grad():
         for name, param in model.named_parameters():  # tied: lm_head is embed_tokens, listed once
             noise = torch.randn(param.shape, generator=generator)
-            param.copy_(1.0 + NORM_STD * noise if name.endswith("norm.weight") else WEIGHT_STD * noise)
+            if name.endswith("norm.weight"):
+                param.copy_(1.0 + NORM_STD * noise)
+            else:
+                param.copy_((EMBED_STD if "embed_tokens" in name else WEIGHT_STD) * noise)
     assert model.lm_head.weight.data_ptr() == model.model.embed_tokens.weight.data_ptr()
     model.eval()
     return model
@@ -292,7 +296,8 @@ def build_tiny_fixtures(out_dir, echo: Callable[[str], None] = print, gguf_path=
     return {
         "model": {
             "name": "tiny-llama (seeded, SmolLM2's vocabulary)", "config": dict(TINY), "seed": SEED,
-            "init": f"every weight N(0, {WEIGHT_STD}); RMSNorm scales 1 + N(0, {NORM_STD})",
+            "init": f"Linear weights N(0, {WEIGHT_STD}); embedding N(0, {EMBED_STD}); "
+                    f"RMSNorm scales 1 + N(0, {NORM_STD})",
             "sentence": SENTENCE, "prompt": PROMPT, "tokenizer": "SmolLM2-135M-Instruct GGUF (transformers)",
         },
         "versions": {"transformers": transformers.__version__, "torch": torch.__version__,
