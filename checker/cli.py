@@ -129,15 +129,20 @@ def solution(number: int, reveal: bool, yes: bool) -> None:
               help="Points a passing kata is worth in the JSON score.")
 @click.option("--fixtures", "fixtures_path", type=click.Path(file_okay=False, exists=True),
               default=None, help="Golden fixtures to check against (default: the course's own).")
+@click.option("--gguf", "gguf_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="SmolLM2-135M-Instruct's GGUF file, for the katas that read it (default: "
+                   "fetched once into your cache).")
 def check(number: int | None, check_all: bool, force: bool, as_json: bool, junit_path: Path | None,
-          points: float, fixtures_path: str | None) -> None:
-    """Check kata NUMBER (default: the current kata) against GPT-2's golden tensors."""
+          points: float, fixtures_path: str | None, gguf_path: Path | None) -> None:
+    """Check kata NUMBER (default: the current kata) against Hugging Face's golden tensors."""
     if junit_path is not None:
         from checker import junit
 
         junit.check_writable(junit_path)  # before minutes of checking, not after
     if fixtures_path:
         os.environ["KATA_FIXTURES"] = str(Path(fixtures_path).resolve())  # the child inherits it
+    if gguf_path:
+        os.environ["KATA_GGUF"] = str(gguf_path.resolve())  # checked before use (checker.models.smollm2)
     curriculum, store = _course()
     progress = _load_progress(store)
     if check_all:

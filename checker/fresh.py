@@ -8,7 +8,7 @@ models/, which the test suite proves equal to Hugging Face on the golden data). 
 comparison, faking the result file or returning the golden outputs cannot produce these numbers.
 
 What to draw, how to run the learner's code and what is right are the kata's own: its folder's
-spec.py, with three functions:
+spec.py, with three functions (and optionally prepare(say) -> environment for the child):
     draw(rng, fixtures_dir) -> inputs                  (parent, numpy only)
     run(learner, inputs) -> outputs | None             (child, may use MAX)
     judge(inputs, outputs, fixtures_dir) -> problem    (parent, numpy only; None when right)
@@ -30,6 +30,13 @@ from checker.curriculum import Kata
 def spec_of(kata: Kata) -> ModuleType:
     """The kata folder's spec module."""
     return importlib.import_module(kata.package + ".spec")
+
+
+def prepare(kata: Kata, say) -> dict[str, str]:
+    """What the kata needs before its check starts (e.g. a model file, fetched once and said so
+    through say(text)), as environment variables for the child; most katas need nothing."""
+    prepare_kata = getattr(spec_of(kata), "prepare", None)
+    return prepare_kata(say) if prepare_kata else {}
 
 
 def make_inputs(kata: Kata, fixtures_dir: Path, rng: np.random.Generator) -> dict[str, np.ndarray]:

@@ -108,6 +108,7 @@ def run_kata(curriculum: Curriculum, kata: Kata, *, learner_file: Path | None = 
         box = sandbox.build(tmp, root, fixtures, kata.fixtures, learner_file, deps_dir, kata.file)
         log_file = tmp / "output.log"
         env = _child_env(root, kata, box, tmp, token, result_file, fresh_in, fresh_out)
+        env.update(_prepared(kata, on_event))
         hidden = root / kata.tests
         course = (root / kata.folder).parent  # the folder of all kata folders: shared test config
         command = [sys.executable, "-m", "pytest", str(hidden), str(course / FRESH_TEST),
@@ -175,6 +176,13 @@ def _refuse_writes(verdict: CheckResult, box: sandbox.Sandbox) -> None:
             f"Your code wrote to {', '.join(written)} during the check. The check ran on a private "
             "copy, so the course's fixtures and your progress are safe, but a check whose code "
             "writes into fixtures/ or .kata/ does not count. Remove that write.")
+
+
+def _prepared(kata: Kata, on_event) -> dict:
+    """The kata's own preparation (e.g. a model file fetched once), said as it happens."""
+    from checker import fresh
+
+    return fresh.prepare(kata, lambda text: on_event("prepare", text) if on_event else None)
 
 
 def _fresh_inputs(kata: Kata, fixtures: Path, path: Path) -> dict:

@@ -294,12 +294,7 @@ def build_tiny_fixtures(out_dir, echo: Callable[[str], None] = print, gguf_path=
         summary = _write(out_dir / name, make(model, tok)["npz"])
         files[name] = {"sha256": hashlib.sha256((out_dir / name).read_bytes()).hexdigest(), "arrays": summary}
     return {
-        "model": {
-            "name": "tiny-llama (seeded, SmolLM2's vocabulary)", "config": dict(TINY), "seed": SEED,
-            "init": f"Linear weights N(0, {WEIGHT_STD}); embedding N(0, {EMBED_STD}); "
-                    f"RMSNorm scales 1 + N(0, {NORM_STD})",
-            "sentence": SENTENCE, "prompt": PROMPT, "tokenizer": "SmolLM2-135M-Instruct GGUF (transformers)",
-        },
+        "model": _summary(),
         "versions": {"transformers": transformers.__version__, "torch": torch.__version__,
                      "numpy": np.__version__, "python": platform.python_version()},
         "files": files,
@@ -336,8 +331,13 @@ def load(model_path: str | None):
     return tiny_model(), tokenizer()
 
 
-def describe(model, tok, model_path: str | None) -> dict:
+def _summary() -> dict:
     return {"name": "tiny-llama (seeded, SmolLM2's vocabulary)", "config": dict(TINY), "seed": SEED,
-            "init": f"every weight N(0, {WEIGHT_STD}); RMSNorm scales 1 + N(0, {NORM_STD})",
-            "sentence": SENTENCE, "prompt": PROMPT,
-            "tokenizer": "SmolLM2-135M-Instruct GGUF (transformers)"}
+            "init": f"Linear weights N(0, {WEIGHT_STD}); embedding N(0, {EMBED_STD}); "
+                    f"RMSNorm scales 1 + N(0, {NORM_STD})",
+            "sentence": SENTENCE, "prompt": PROMPT, "tokenizer": "SmolLM2-135M-Instruct GGUF (transformers)"}
+
+
+def describe(model, tok, model_path: str | None) -> dict:
+    """What the manifest records about the model the fixtures came from."""
+    return _summary()

@@ -1,0 +1,83 @@
+"""Kata 18's fresh inputs: a token sequence nobody has seen, through your model with your loaded
+SmolLM2 weights, and values at places nobody has seen in tensors drawn at random; the parent
+computes both from the file itself (checker/models/smollm2_weights.py, proven equal to Hugging
+Face's GGUF loader, and the numpy Llama).
+
+prepare() runs before the check: it finds (or fetches, once) the GGUF file and hands its path to
+the check's child."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from checker.models import llama, smollm2_weights
+from checker.models.llama_kit import SMOLLM2_135M
+
+LOGITS_ATOL = 1e-3  # as the hidden tests
+SAMPLED = ("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
+           "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj", "input_layernorm")
+
+
+def gguf_file(say=None) -> Path:
+    """The SmolLM2 file: KATA_GGUF if given (checked), else the cache, fetched there if needed."""
+    from checker.models.smollm2 import ensure_gguf
+
+    given = os.environ.get("KATA_GGUF")
+    return ensure_gguf(Path(given) if given else None, echo=say or (lambda text: None))
+
+
+def prepare(say) -> dict:
+    return {"KATA_GGUF": str(gguf_file(say))}
+
+
+def draw(rng, fixtures_dir):
+    layers = SMOLLM2_135M["num_hidden_layers"]
+    names = [f"model.layers.{int(rng.integers(0, layers))}.{SAMPLED[int(rng.integers(0, len(SAMPLED)))]}.weight"
+             for _ in range(6)]
+    return {"ids": rng.integers(0, SMOLLM2_135M["vocab_size"], size=(1, int(rng.integers(3, 8)))),
+            "names": np.array(names), "where": rng.random((6, 4))}
+
+
+def run(learner, inputs):
+    from checker.testkit import outputs
+
+    from .kit import learner_model, learner_state
+
+    state, model = learner_state(learner), learner_model(learner)
+    if state is None or model is None:
+        return None
+    values = []
+    for name, where in zip(inputs["names"], inputs["where"]):
+        flat = np.asarray(state[str(name)], dtype=np.float32).reshape(-1)
+        values.append(flat[(where * flat.size).astype(np.int64)])
+    logits = outputs("your model on fresh token ids", lambda: model(_ids(inputs["ids"])), "logits")
+    return None if logits is None else {"logits": logits["logits"][0, -1], "values": np.stack(values)}
+
+
+def _ids(array):
+    from checker.testkit import ids_tensor
+
+    return ids_tensor(array)
+
+
+def judge(inputs, outputs, fixtures_dir):
+    from checker import diagnose, fresh
+
+    path = gguf_file()
+    weights = smollm2_weights.state_dict(path)
+    values = outputs.get("values")
+    if values is None or values.shape != inputs["where"].shape:
+        return "the sampled weights did not come back"
+    for name, where, got in zip(inputs["names"], inputs["where"], values):
+        flat = weights[str(name)].reshape(-1)
+        want = flat[(where * flat.size).astype(np.int64)]
+        if not np.allclose(got, want, rtol=1e-6, atol=1e-7):
+            return f"{name} holds {got[0]:.6g} where the file has {want[0]:.6g}"
+    config = llama.Config.of(smollm2_weights.config(path))
+    want = llama.logits(inputs["ids"], llama.as_float64(weights), config)[0, -1]
+    got = outputs.get("logits")
+    if got is None:
+        return "no logits came back"
+    return fresh.dtype_problem("logits", got, np.float32, "SmolLM2") or \
+        diagnose.compare("the last position's logits", got, want, atol=LOGITS_ATOL)
