@@ -35,6 +35,13 @@ def state(hf):
     return llama_hf.numpy_state_dict_from_hf(hf[0])
 
 
+@pytest.fixture(scope="module")
+def records(hf):
+    from checker.models import llama_hf
+
+    return llama_hf.real_fixtures(*hf)
+
+
 def test_config(hf):
     from checker.models import llama_hf
 
@@ -57,14 +64,14 @@ def test_state_dict_names(state):
     assert all(a.dtype == np.float32 for a in state.values())
 
 
-def test_numpy_reference_equals_hugging_face_on_smollm2(hf, state):
+def test_numpy_reference_equals_hugging_face_on_smollm2(hf, state, records):
     """The float64 numpy Llama with HF's own weights gives HF's logits on a real prompt."""
     import torch
 
     from checker.models import llama_hf
 
     model, tok = hf
-    record = llama_hf.logits_record(model, tok)["npz"]
+    record = records["smollm2/logits.npz"]["npz"]
     ids = record["ids"]
     with torch.no_grad():
         theirs = model(torch.tensor(ids)).logits[0].numpy()
@@ -99,15 +106,15 @@ def _gguf_state(path) -> dict:
             "model.embed_tokens.weight": raw["token_embd.weight"]}
 
 
-def test_fingerprints_accept_a_right_loader_and_refuse_the_named_mistakes(state):
+def test_fingerprints_accept_a_right_loader_and_refuse_the_named_mistakes(state, records):
     """Sums alone cannot see a row permutation or a square transpose: the sampled values do."""
     with pytest.raises(ValueError):  # the other head-count mix-up fails loudly on SmolLM2's shapes
         np.zeros((192, 576)).reshape(9, 192 // 9 // 2, 2, 576)
     from checker.models import llama_hf
     from checker.models.smollm2 import ensure_gguf
 
-    prints = llama_hf.fingerprints(state)
-    json.dumps(prints)  # JSON-able
+    prints = records["smollm2/fingerprints.json"]["json"]["tensors"]
+    assert prints == json.loads(json.dumps(prints))  # JSON keeps every number exactly
     assert set(prints) == set(state)
     ours = _gguf_state(ensure_gguf(echo=lambda _: None))
     for name in ("model.layers.0.self_attn.q_proj.weight", "model.layers.0.self_attn.k_proj.weight",
@@ -132,11 +139,24 @@ def test_fingerprints_accept_a_right_loader_and_refuse_the_named_mistakes(state)
         assert shift > 1e-4 and moved >= 1, label
 
 
-def test_greedy_chat_answer(hf):
-    from checker.models import llama_hf
-
-    answer = llama_hf.chat_answer(*hf)
+def test_greedy_chat_answer(records):
+    answer = records["smollm2/chat.json"]["json"]
     assert answer["answer_text"] == "The capital of France is Paris."
     assert answer["ends_with_eos"] and answer["answer_ids"][-1] == 2
     assert answer["prompt"].endswith("<|im_start|>assistant\n")
     json.dumps(answer)
+
+
+def test_recorded_files_are_small(records, tmp_path):
+    total = 0
+    for name, content in records.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if "json" in content:
+            path.write_text(json.dumps(content["json"], indent=1, sort_keys=True))
+        else:
+            with open(path, "wb") as handle:
+                np.savez(handle, **content["npz"])
+        print(f"  {name}: {path.stat().st_size / 1000:.0f} KB")
+        total += path.stat().st_size
+    assert total < 600_000

@@ -119,3 +119,36 @@ def chat_answer(model, tok, question: str = CHAT_QUESTION, max_new_tokens: int =
     return {"question": question, "prompt": text, "prompt_ids": ids[0].tolist(), "answer_ids": answer,
             "answer_text": tok.decode(answer, skip_special_tokens=True),
             "ends_with_eos": bool(answer and answer[-1] == tok.eos_token_id)}
+
+
+def real_fixtures(model, tok) -> dict:
+    """Kata 18's recorded reference, by file name (relative to a fixtures folder): per-tensor
+    fingerprints and the chat answer as JSON, the prompt's logits as npz. About 300 KB in all."""
+    return {
+        "smollm2/fingerprints.json": {"json": {"config": config_dict(model),
+                                               "tensors": fingerprints(numpy_state_dict_from_hf(model))}},
+        "smollm2/logits.npz": logits_record(model, tok),
+        "smollm2/chat.json": {"json": chat_answer(model, tok)},
+    }
+
+
+def build_real_fixtures(out_dir, gguf_path: Path | None = None, echo=print) -> dict:
+    """Loads SmolLM2 from the GGUF with transformers and writes real_fixtures() under out_dir;
+    returns name -> sha256. Writes no manifest: the fixture driver decides where these go."""
+    import hashlib
+    import json
+
+    out_dir = Path(out_dir)
+    model, tok = load_model(gguf_path, echo), load_tokenizer(gguf_path, echo)
+    written = {}
+    for name, content in real_fixtures(model, tok).items():
+        echo(f"  {name}")
+        path = out_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if "json" in content:
+            path.write_text(json.dumps(content["json"], indent=1, sort_keys=True) + "\n")
+        else:
+            with open(path, "wb") as handle:
+                np.savez(handle, **content["npz"])
+        written[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return written
