@@ -131,24 +131,3 @@ def real_fixtures(model, tok) -> dict:
         "smollm2/chat.json": {"json": chat_answer(model, tok)},
     }
 
-
-def build_real_fixtures(out_dir, gguf_path: Path | None = None, echo=print) -> dict:
-    """Loads SmolLM2 from the GGUF with transformers and writes real_fixtures() under out_dir;
-    returns name -> sha256. Writes no manifest: the fixture driver decides where these go."""
-    import hashlib
-    import json
-
-    out_dir = Path(out_dir)
-    model, tok = load_model(gguf_path, echo), load_tokenizer(gguf_path, echo)
-    written = {}
-    for name, content in real_fixtures(model, tok).items():
-        echo(f"  {name}")
-        path = out_dir / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if "json" in content:
-            path.write_text(json.dumps(content["json"], indent=1, sort_keys=True) + "\n")
-        else:
-            with open(path, "wb") as handle:
-                np.savez(handle, **content["npz"])
-        written[name] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return written
