@@ -9,7 +9,6 @@ import dataclasses
 import hashlib
 import sys
 import textwrap
-import zipfile
 from pathlib import Path
 
 import numpy as np
