@@ -5,6 +5,7 @@ give Hugging Face's logits and its greedy answer to "What is the capital of Fran
 import numpy as np
 
 from checker.models import smollm2_weights
+from checker.models.llama_hf import position_weights  # numpy only: torch is imported lazily there
 from checker.models.llama_kit import SMOLLM2_135M
 from checker.testkit import FAILED, attempt, expect, expect_close, fixture, ids_tensor, note, run
 
@@ -98,7 +99,8 @@ def test_tensors_match_hf(learner):
         values = flat[want["index"]]
         same = np.allclose(values, want["values"], rtol=1e-6, atol=1e-7) and \
             np.isclose(flat.sum(), want["sum"], rtol=1e-5, atol=1e-3) and \
-            np.isclose((flat * flat).sum(), want["sum_sq"], rtol=1e-5, atol=1e-3)
+            np.isclose((flat * flat).sum(), want["sum_sq"], rtol=1e-5, atol=1e-3) and \
+            np.isclose(flat @ position_weights(flat.size), want["weighted_sum"], rtol=1e-5, atol=1e-3)
         if not same:
             wrong.append(f"{name}: at flat index {want['index'][0]} Hugging Face has "
                          f"{want['values'][0]:.6g}, yours {values[0]:.6g}"
