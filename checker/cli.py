@@ -452,8 +452,10 @@ def new_kata_command(slug: str, title: str | None) -> None:
               help="A GPT-2 checkpoint folder in the Hugging Face layout (default: the seeded tiny model).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where to write (default: the course's fixtures/).")
-def fixtures(model_path: str | None, out_dir: Path | None) -> None:
-    """Rebuild the golden fixtures from Hugging Face's GPT-2 (needs the maintainer extra)."""
+@click.option("--family", "families", multiple=True,
+              help="Rebuild only this model family's files (gpt2, llama, smollm2, ...); repeatable.")
+def fixtures(model_path: str | None, out_dir: Path | None, families: tuple[str, ...]) -> None:
+    """Rebuild the golden fixtures from Hugging Face's own modules (needs the maintainer extra)."""
     try:
         from checker import fixtures as builder
     except ImportError as exc:  # pragma: no cover - torch/transformers are maintainer-only
@@ -463,11 +465,12 @@ def fixtures(model_path: str | None, out_dir: Path | None) -> None:
     out = out_dir or curriculum.root / "fixtures"
     console.print(f"Building fixtures in {out} ...")
     try:
-        builder.build(out, model_path=model_path, echo=console.print, root=curriculum.root)
+        builder.build(out, model_path=model_path, echo=console.print, root=curriculum.root,
+                      families=set(families) or None)
     except ImportError as exc:
         raise KataError(f"Building fixtures needs the maintainer tools ({exc.name} is missing): "
                         "pip install -e \".[maintainer]\"") from None
-    except OSError as exc:
+    except (OSError, KeyError) as exc:
         raise KataError(f"Cannot build fixtures: {exc}") from None
     console.print("Done; manifest.json records the sha256 of every file.")
 

@@ -49,32 +49,52 @@ def _write(path: Path, content: dict) -> dict:
 
 
 def build(out_dir: Path, model_path: str | None = None, echo: Callable[[str], None] = print,
-          command: str = "kata dev fixtures", root: Path = PACKAGE_ROOT) -> dict:
-    """Writes every fixture and manifest.json into out_dir; returns the manifest."""
+          command: str = "kata dev fixtures", root: Path = PACKAGE_ROOT,
+          families: set[str] | None = None) -> dict:
+    """Writes the fixtures and manifest.json into out_dir; returns the manifest. With `families`,
+    only theirs are rebuilt and the manifest already there keeps every other file's entry."""
     import torch
     import transformers
 
     torch.use_deterministic_algorithms(True)
-    files, models = {}, {}
-    for name, kata_builders in builders(load_curriculum(root)).items():
+    every = builders(load_curriculum(root))
+    unknown = set(families or ()) - set(every)
+    if unknown:
+        raise KeyError(f"no kata uses the model family {', '.join(sorted(unknown))} "
+                       f"(the families: {', '.join(every)})")
+    old = _existing(out_dir) if families else {}
+    files, models = dict(old.get("files", {})), dict(old.get("models", {}))
+    versions = {"transformers": transformers.__version__, "torch": torch.__version__,
+                "numpy": np.__version__, "python": platform.python_version()}
+    for name, kata_builders in every.items():
+        if families and name not in families:
+            continue
         maker = family(name)
         model, tok = maker.load(model_path)
         for file, make in {**kata_builders, **maker.FAMILY_FILES}.items():
             echo(f"  {file}")
             summary = _write(out_dir / file, make(model, tok))
             files[file] = {"sha256": golden.sha256_of(out_dir / file), "arrays": summary}
-        models[name] = maker.describe(model, tok, model_path)
+        models[name] = {**maker.describe(model, tok, model_path), "versions": versions}
+    first = next(iter(every), None)
+    if old.get("model") and first not in models:  # a manifest from before families were listed
+        models[first] = {**old["model"], "versions": old.get("versions")}
+    models = {name: models[name] for name in every if name in models}  # course order
     manifest = {
         "format": 1,
         "command": command,
         # the first family under "model", as the manifest always had it; every family under "models"
         "model": next(iter(models.values()), None),
         "models": models,
-        "versions": {"transformers": transformers.__version__, "torch": torch.__version__,
-                     "numpy": np.__version__, "python": platform.python_version()},
+        "versions": versions,
         "files": files,
     }
-    if len(models) == 1:  # one family: the manifest's format as before
-        del manifest["models"]
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
+
+
+def _existing(out_dir: Path) -> dict:
+    try:
+        return json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
