@@ -366,7 +366,7 @@ def find_gguf(given: str | None) -> Path | None:
     return None
 
 
-def kata_18(paths, gguf: Path | None, new_tokens: int):
+def kata_18(paths, gguf: Path | None, new_tokens: int, modes: list[str]):
     import torch
     import transformers
 
@@ -406,7 +406,7 @@ def kata_18(paths, gguf: Path | None, new_tokens: int):
             same_names = sorted(state) == sorted(hf_state)
             RESULTS.append((label(path), "load_gguf names == HF state dict", expected_to_pass(path), same_names))
             print(f"    {label(path):<28} {'load_gguf names == HF state dict':<44} "
-                  f"{'ok' if same_names else set(state) ^ set(hf_state)} ({len(state)} tensors, "
+                  f"{'ok' if same_names else sorted(set(state) ^ set(hf_state))[:4]} ({len(state)} tensors, "
                   f"{seconds:.1f} s)")
             worst, worst_name, dtypes = 0.0, "", set()
             for name, expected in hf_state.items():
@@ -461,14 +461,32 @@ def kata_18(paths, gguf: Path | None, new_tokens: int):
            relative=False)
     sys.path.insert(0, str(COURSE / FOLDERS[18]))
     generate_llama = importlib.import_module("generate_llama")
-    started = time.perf_counter()
-    tokens = generate_llama.greedy(model, ids, new_tokens, tokenizer.eos_token_id)
-    seconds = time.perf_counter() - started
-    text = tokenizer.decode(tokens)
-    same = tokens == hf_tokens[:len(tokens)]
-    RESULTS.append(("solution", "greedy tokens == HF", True, same))
-    print(f"    greedy, op by op: {len(tokens)} tokens in {seconds:.1f} s "
-          f"({len(tokens) / seconds:.2f} tok/s): {text!r}  {'ok' if same else 'DIFFERS'}")
+    for mode in modes:
+        runner, extra = model, ""
+        if mode == "batched":  # the whole forward staged and realized as one graph, as the checker runs it
+            from checker.fast import batched_model
+
+            runner = batched_model(model)
+            started = time.perf_counter()
+            record(solution, "real model logits, batched", to_numpy(runner(to_tensor(ids))),
+                   hf_logits, tol=REAL_TOL, relative=False)
+            extra = f", first call {time.perf_counter() - started:.1f} s"
+        elif mode == "compiled":
+            started = time.perf_counter()
+            runner = generate_llama.compiled(model)
+            extra = f", compiled in {time.perf_counter() - started:.1f} s"
+            started = time.perf_counter()
+            record(solution, "real model logits, compiled graph", to_numpy(runner(to_tensor(ids))),
+                   hf_logits, tol=REAL_TOL, relative=False)
+            extra += f", first call {time.perf_counter() - started:.1f} s"
+        started = time.perf_counter()
+        tokens = generate_llama.greedy(runner, ids, new_tokens, tokenizer.eos_token_id)
+        seconds = time.perf_counter() - started
+        same = tokens == hf_tokens[:len(tokens)]
+        RESULTS.append(("solution", f"greedy tokens == HF ({mode})", True, same))
+        print(f"    greedy, {mode}: {len(tokens)} tokens in {seconds:.1f} s "
+              f"({len(tokens) / seconds:.2f} tok/s{extra}): {tokenizer.decode(tokens)!r}  "
+              f"{'ok' if same else 'DIFFERS'}", flush=True)
 
 
 def main() -> int:
@@ -476,6 +494,10 @@ def main() -> int:
     parser.add_argument("katas", nargs="*", type=int, default=sorted(FOLDERS))
     parser.add_argument("--gguf", default=None, help=f"path of {GGUF_NAME}")
     parser.add_argument("--tokens", type=int, default=8, help="greedy tokens for kata 18")
+    parser.add_argument("--modes", default="eager",
+                        help="kata 18's greedy runs, any of eager (op by op), batched (one "
+                             "interpreted graph per forward, as the checker runs), compiled "
+                             "(Module.compile, symbolic length)")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="llama-parity-"))
@@ -497,7 +519,7 @@ def main() -> int:
                 print(f"kata {number}", flush=True)
                 started = time.perf_counter()
                 if number == 18:
-                    kata_18(candidates(18), find_gguf(args.gguf), args.tokens)
+                    kata_18(candidates(18), find_gguf(args.gguf), args.tokens, args.modes.split(","))
                 else:
                     globals()[f"kata_{number}"](candidates(number), hf, ids, captured)
                 print(f"  ({time.perf_counter() - started:.1f} s)", flush=True)

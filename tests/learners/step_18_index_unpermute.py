@@ -6,14 +6,15 @@ import gguf
 
 from katas.step_13 import LlamaConfig
 
+# In this order: ".attn_output." must be renamed before "output." would match inside it.
 RENAMES = [
-    ("token_embd.", "model.embed_tokens."), ("output_norm.", "model.norm."),
-    ("output.", "lm_head."), ("blk.", "model.layers."),
     (".attn_norm.", ".input_layernorm."), (".ffn_norm.", ".post_attention_layernorm."),
     (".attn_q.", ".self_attn.q_proj."), (".attn_k.", ".self_attn.k_proj."),
     (".attn_v.", ".self_attn.v_proj."), (".attn_output.", ".self_attn.o_proj."),
     (".ffn_gate.", ".mlp.gate_proj."), (".ffn_up.", ".mlp.up_proj."),
-    (".ffn_down.", ".mlp.down_proj."),
+    (".ffn_down.", ".mlp.down_proj."), ("blk.", "model.layers."),
+    ("token_embd.", "model.embed_tokens."), ("output_norm.", "model.norm."),
+    ("output.", "lm_head."),
 ]
 
 
