@@ -20,7 +20,7 @@ class LlamaConfig:
     intermediate_size: int = None  # the MLP's hidden width
     num_hidden_layers: int = None  # how many decoder layers are stacked
     num_attention_heads: int = None  # query heads per layer
-    num_key_value_heads: int = None  # key/value heads per layer, each shared by a group of query heads
+    num_key_value_heads: int = None  # key/value heads per layer, shared by groups of query heads
     rms_norm_eps: float = None  # the small number that keeps RMSNorm from dividing by 0
     rope_theta: float = None  # the base of the rotary position frequencies (kata 14)
     max_position_embeddings: int = None  # the longest sequence it was trained on

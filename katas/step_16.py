@@ -12,7 +12,7 @@ from katas.step_13 import LlamaConfig
 
 
 class LlamaMLP(Module):
-    """down_proj(silu(gate_proj(x)) * up_proj(x)): hidden_size -> intermediate_size -> hidden_size."""
+    """down_proj(silu(gate_proj(x)) * up_proj(x)): hidden_size -> intermediate_size -> back."""
 
     def __init__(self, config: LlamaConfig):
         super().__init__()

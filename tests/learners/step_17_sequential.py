@@ -30,7 +30,8 @@ class LlamaModel(Module):
     def __init__(self, config):
         super().__init__()
         self.embed_tokens = Embedding(config.vocab_size, dim=config.hidden_size)
-        self.layers = Sequential(*[LlamaDecoderLayer(config) for _ in range(config.num_hidden_layers)])
+        layers = [LlamaDecoderLayer(config) for _ in range(config.num_hidden_layers)]
+        self.layers = Sequential(*layers)
         self.norm = RMSNorm(config.hidden_size, eps=config.rms_norm_eps)
 
     def forward(self, input_ids):
