@@ -4,7 +4,7 @@ Your RMSNorm, attention and MLP stacked into decoder layers, with token embeddin
 language-model head on top. Read katas/step_17.md, then run `kata check 17`.
 """
 
-from max.experimental.nn import Embedding, Linear, Module, ModuleList  # noqa: F401 - you'll need them
+from max.experimental.nn import Embedding, Linear, Module, ModuleList  # noqa: F401 - all needed
 from max.experimental.tensor import Tensor
 
 from katas.step_13 import LlamaConfig, RMSNorm  # noqa: F401 - you will need RMSNorm
