@@ -46,30 +46,27 @@ def unpermute(w: np.ndarray, n_heads: int) -> np.ndarray:
     return w.reshape(n_heads, rows // n_heads // 2, 2, cols).swapaxes(1, 2).reshape(rows, cols)
 
 
-def metadata(reader: GGUFReader) -> dict:
-    """The file's key/value metadata as plain Python values."""
-    return {name: field.contents() for name, field in reader.fields.items()}
-
-
 def config_from_gguf(path) -> LlamaConfig:
     """The model's shape, read from the file's llama.* metadata."""
     return config_from_reader(GGUFReader(path))
 
 
 def config_from_reader(reader: GGUFReader) -> LlamaConfig:
-    meta = metadata(reader)
-    arch = meta["general.architecture"]  # "llama": the prefix of the model's keys
+    def meta(key):
+        return reader.fields[key].contents()  # the stored value as a Python int, float, str, list
+
+    arch = meta("general.architecture")  # "llama": the prefix of the model's keys
     tensors = {t.name for t in reader.tensors}
     return LlamaConfig(
-        vocab_size=len(meta["tokenizer.ggml.tokens"]),
-        hidden_size=meta[f"{arch}.embedding_length"],
-        intermediate_size=meta[f"{arch}.feed_forward_length"],
-        num_hidden_layers=meta[f"{arch}.block_count"],
-        num_attention_heads=meta[f"{arch}.attention.head_count"],
-        num_key_value_heads=meta[f"{arch}.attention.head_count_kv"],
-        rms_norm_eps=meta[f"{arch}.attention.layer_norm_rms_epsilon"],
-        rope_theta=meta.get(f"{arch}.rope.freq_base", 10000.0),
-        max_position_embeddings=meta[f"{arch}.context_length"],
+        vocab_size=len(meta("tokenizer.ggml.tokens")),  # one string per token
+        hidden_size=meta(f"{arch}.embedding_length"),
+        intermediate_size=meta(f"{arch}.feed_forward_length"),
+        num_hidden_layers=meta(f"{arch}.block_count"),
+        num_attention_heads=meta(f"{arch}.attention.head_count"),
+        num_key_value_heads=meta(f"{arch}.attention.head_count_kv"),
+        rms_norm_eps=meta(f"{arch}.attention.layer_norm_rms_epsilon"),  # float32: 9.9999997e-6
+        rope_theta=meta(f"{arch}.rope.freq_base"),
+        max_position_embeddings=meta(f"{arch}.context_length"),
         tie_word_embeddings="output.weight" not in tensors,  # no separate head: tied
     )
 
@@ -80,7 +77,8 @@ def load_gguf(path) -> dict[str, np.ndarray]:
     config = config_from_reader(reader)
     state = {}
     for tensor in reader.tensors:
-        # Quantized blocks (Q4_1, Q8_0) -> float32; F32 tensors come back as they are.
+        # Quantized blocks (Q4_1, Q8_0) -> float32. F32 tensors come back as read-only views of
+        # the mapped file: astype copies them into arrays of our own.
         weights = dequantize(tensor.data, tensor.tensor_type).astype(np.float32)
         name = hf_name(tensor.name)
         if name.endswith("q_proj.weight"):
