@@ -1,0 +1,54 @@
+"""Greedy generation with the learner's LlamaForCausalLM (katas 13-17), without a KV cache.
+
+Every step runs the whole sequence through the model again and appends the most likely token.
+The loop (argmax, append) is numpy: only the model is MAX.
+
+    greedy(model, ids, max_new_tokens, eos_id)        the model as it is: plain eager MAX,
+                                                      one realization per operation
+    greedy(compiled(model), ids, ...)                 the same model as one compiled graph with a
+                                                      symbolic sequence length: compiled once
+                                                      (minutes on a cold MAX cache), then fast
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def _tensor(array: np.ndarray):
+    from max.driver import CPU
+    from max.experimental.tensor import Tensor
+
+    return Tensor.from_dlpack(np.ascontiguousarray(array, dtype=np.int64)).to(CPU())
+
+
+def greedy(model, ids: np.ndarray, max_new_tokens: int, eos_id: int | None = None,
+           on_token=None) -> list[int]:
+    """The up to max_new_tokens token ids that follow ids (1, T), stopping after eos_id.
+
+    model: any callable from a (1, seq) int64 MAX Tensor to (1, seq, vocab) logits: the
+    learner's LlamaForCausalLM, or compiled(that model). on_token(id) is called as each token
+    is chosen (to stream text).
+    """
+    ids = np.asarray(ids, dtype=np.int64).reshape(1, -1)
+    new_tokens: list[int] = []
+    for _ in range(max_new_tokens):
+        logits = model(_tensor(ids))
+        last = np.asarray(logits.to_numpy())[0, -1]  # (vocab,): only the last position predicts
+        token = int(np.argmax(last))
+        new_tokens.append(token)
+        if on_token is not None:
+            on_token(token)
+        if token == eos_id:
+            break
+        ids = np.concatenate([ids, [[token]]], axis=1)
+    return new_tokens
+
+
+def compiled(model):
+    """model as one compiled MAX graph for input (1, seqlen) int64, seqlen symbolic: the graph
+    is compiled once for every length (cached by MAX across processes), with the model's
+    current weights."""
+    from max.dtype import DType
+    from max.graph import DeviceRef, TensorType
+
+    return model.compile(TensorType(DType.int64, (1, "seqlen"), device=DeviceRef.CPU()))
