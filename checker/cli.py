@@ -489,10 +489,15 @@ def verify(numbers: tuple[int, ...]) -> None:
 
 @cli.command()
 def setup() -> None:
-    """Compile MAX's kernels for this machine ahead of time (once; about 10 minutes on 2 cores)."""
+    """Compile MAX's kernels for this machine ahead of time (once; about 10 minutes on 2 cores),
+    and fetch SmolLM2's weights for Part 2 (once; about 100 MB)."""
+    from checker.models.smollm2 import ensure_gguf
     from checker.warmup import warm
 
-    sys.exit(warm(console))
+    code = warm(console)
+    path = ensure_gguf(None, echo=lambda text: console.print(text, markup=False, highlight=False))
+    console.print(f"SmolLM2-135M-Instruct for Part 2: {path}", markup=False, highlight=False)
+    sys.exit(code)
 
 
 def main() -> None:

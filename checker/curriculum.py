@@ -24,7 +24,7 @@ REQUIRED = {
 # spec (how to draw inputs, run the learner's code on them, and judge the outputs).
 FOLDER_FILES = {"tests": "test_kata.py", "solution": "solution.py", "spec": "spec.py"}
 OPTIONAL = {"available": bool, "uses_max": bool, "uses": list, "skeleton_sha256": str,
-            "command": str}
+            "command": str, "part": str}
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ class Kata:
     uses: tuple[int, ...] = ()  # earlier katas whose learner code this one imports
     skeleton_sha256: str | None = None  # the untouched skeleton, for `kata reset`
     command: str | None = None  # a `kata` command that runs the learner's work once this passes
+    part: str | None = None  # the part of the course it opens (e.g. "Part 2: ..."), for kata list
 
     @property
     def tests(self) -> str:
@@ -200,6 +201,7 @@ def _parse_entry(entry: object, label: str, root: Path) -> Kata:
         uses=tuple(uses),
         skeleton_sha256=entry.get("skeleton_sha256"),
         command=entry.get("command"),
+        part=entry.get("part"),
     )
     if kata.available:
         for field in ("file", "lesson"):

@@ -51,6 +51,9 @@ def render_list(console: Console, curriculum: Curriculum, progress: dict) -> Non
     styles = {"passed": "green", "locked": "dim", "coming soon": "dim", "in progress": "yellow",
               "ready": "cyan"}
     for kata in curriculum.katas:
+        if kata.part:
+            table.add_section() if table.row_count else None
+            table.add_row("", f"[bold]{escape(kata.part)}[/]", "", "", "")
         state = kata_state(kata, progress, passed)
         record = progress["katas"].get(str(kata.number), {})
         table.add_row(str(kata.number), escape(kata.title), f"[{styles[state]}]{state}[/]",

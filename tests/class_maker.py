@@ -14,7 +14,7 @@ FIRST = ["Ada", "Alan", "Grace", "Edsger", "Barbara", "Donald", "Frances", "John
          "Linus", "Margaret", "Niklaus", "Radia", "Tim", "Yukihiro", "Guido"]
 LAST = ["Lovelace", "Turing", "Hopper", "Dijkstra", "Liskov", "Knuth", "Allen", "Backus",
         "Johnson", "Torvalds", "Hamilton", "Wirth", "Perlman", "Berners-Lee", "Matsumoto", "Rossum"]
-KATAS = 12
+KATAS = 12  # Part 1: enough for a class whose learners stall at attention
 STUCK_AT = 7  # most of the class stalls at multi-head attention, as classes do
 
 

@@ -17,6 +17,15 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 LEARNERS = Path(__file__).resolve().parent / "learners"
 
+
+def _course_size() -> int:
+    from checker.curriculum import load_curriculum
+
+    return len(load_curriculum(REPO).katas)
+
+
+KATAS = _course_size()  # how many katas the course has (curriculum.yaml)
+
 # The checker's child process finds `checker` through PYTHONPATH=<course root>, so a course copy
 # must hold the whole checker package (hidden tests and solutions included), as a clone does.
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".kata", "*.egg-info")

@@ -19,7 +19,7 @@ from checker.errors import EXIT_FAIL, EXIT_PASS, EXIT_SETUP
 from checker.junit import to_xml
 from checker.results_json import all_results, kata_result
 from checker.runner import CheckResult
-from conftest import REPO, assert_no_traceback, kata_env, place_solution, run_kata_cli
+from conftest import KATAS, REPO, assert_no_traceback, kata_env, place_solution, run_kata_cli
 
 SCHEMA = json.loads((REPO / "schemas" / "check-result.schema.json").read_text())
 CURRICULUM = load_curriculum(REPO)
@@ -74,21 +74,21 @@ def test_one_kata_json_and_junit_fail_then_pass(course, tmp_path):
 
 
 def test_all_katas_json_and_junit(course, tmp_path):
-    """A fresh course: kata 1 fails, 2-12 stay locked (Exercism: fail; ours: locked)."""
+    """A fresh course: kata 1 fails, the others stay locked (Exercism: fail; ours: locked)."""
     junit = tmp_path / "all.xml"
     code, out, err = kata(course, "check", "--all", "--json", "--junit", junit)
     assert code == EXIT_FAIL, out + err
     data = validate(json.loads(out))
-    assert data["status"] == "fail" and data["score"] == 0 and data["max_score"] == 12
-    assert [k["kata"] for k in data["katas"]] == list(range(1, 13))
+    assert data["status"] == "fail" and data["score"] == 0 and data["max_score"] == KATAS
+    assert [k["kata"] for k in data["katas"]] == list(range(1, KATAS + 1))
     assert [t["name"] for t in data["tests"]][:2] == ["Kata 1: Model configuration", "Kata 2: Causal mask"]
-    assert data["message"] == "0 of 12 katas pass."
+    assert data["message"] == f"0 of {KATAS} katas pass."
     locked = data["katas"][1]
     assert (locked["status"], locked["kata_status"], locked["tests"]) == ("fail", "locked", [])
     assert "pass kata 1 first" in data["tests"][1]["message"]
 
     suites = junit_suites(junit)
-    assert len(suites) == 12
+    assert len(suites) == KATAS
     check = suites["2"].find("testcase[@name='check']")
     assert check.find("skipped") is not None and "locked" in check.find("skipped").get("message")
 

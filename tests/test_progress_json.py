@@ -14,7 +14,7 @@ import pytest
 
 from checker.errors import EXIT_FAIL, EXIT_PASS
 from checker.learner_info import git_identity
-from conftest import REPO, assert_no_traceback, kata_env, place_solution, run_kata_cli
+from conftest import KATAS, REPO, assert_no_traceback, kata_env, place_solution, run_kata_cli
 
 SCHEMA = json.loads((REPO / "schemas" / "progress.schema.json").read_text())
 
@@ -35,7 +35,7 @@ def git(course, *args):
 def test_fresh_course_with_a_name_given(course):
     data = progress_json(course, "--name", "Ada Lovelace", "--email", "ada@example.org")
     assert data["learner"] == {"name": "Ada Lovelace", "email": "ada@example.org"}
-    assert data["passed"] == 0 and data["total"] == 12 and len(data["katas"]) == 12
+    assert data["passed"] == 0 and data["total"] == KATAS and len(data["katas"]) == KATAS
     assert [k["status"] for k in data["katas"][:2]] == ["ready", "locked"]
     # the name is kept, so later exports and class reports use it
     saved = json.loads((course / ".kata" / "progress.json").read_text())["learner"]
@@ -80,7 +80,7 @@ def test_no_git_is_no_name_not_a_failure(course, monkeypatch):
 
 def test_plain_progress_names_the_learner(course):
     code, out, err = run_kata_cli(course, "progress", "--name", "Ada")
-    assert code == EXIT_PASS and "Learner: Ada" in out and "0/12" in out
+    assert code == EXIT_PASS and "Learner: Ada" in out and f"0/{KATAS}" in out
 
 
 @pytest.mark.parametrize("args", [["progress", "--json"], ["list"], ["hint", "1"],

@@ -19,7 +19,7 @@ from checker.progress_json import export
 from checker.report import build, csv_rows
 from checker.report_html import render
 from class_maker import make_class, make_learner
-from conftest import REPO, assert_no_traceback, kata_env
+from conftest import KATAS, REPO, assert_no_traceback, kata_env
 
 CURRICULUM = load_curriculum(REPO)
 
@@ -51,7 +51,7 @@ def test_class_folder_to_csv_and_html(classroom):
     assert code == EXIT_PASS, out + err
     assert "30 learners, 0 skipped" in out and "Where the class is stuck" in out
     assert len(rows) == 30  # one row per learner ...
-    assert [c for c in rows[0] if c.startswith("kata_")] == [f"kata_{n:02d}" for n in range(1, 13)]
+    assert [c for c in rows[0] if c.startswith("kata_")] == [f"kata_{n:02d}" for n in range(1, KATAS + 1)]
     by_name = {r["learner"]: r for r in rows}
     for learner in learners:  # ... with what they did
         row = by_name[learner["name"]]

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from class_maker import make_class, make_learner
-from conftest import REPO, kata_env
+from conftest import KATAS, REPO, kata_env
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -114,7 +114,7 @@ def test_report_renders_sorts_and_is_screenshotted(browser, page, tmp_path):
     assert len(rows) == LEARNERS
     assert rows[0].find_element(By.CSS_SELECTOR, "td.name").is_displayed()
     bars = browser.find_elements(By.CSS_SELECTOR, "#chart rect.bar")
-    assert len(bars) == 12
+    assert len(bars) == KATAS
     heights = [float(bar.get_attribute("height")) for bar in bars]
     assert heights[0] > heights[-1] >= 0 and bars[0].size["height"] > 20  # drawn, not just present
     assert len(browser.find_elements(By.CSS_SELECTOR, "#chart rect.is-stuck")) == 1
