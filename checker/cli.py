@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -285,6 +286,7 @@ def run_model(prompt: str, new_tokens: int, temperature: float, greedy: bool, se
         errors.print("Kata 12 has not passed yet: this runs whatever your katas do now.",
                      style="yellow")
     env = dict(os.environ, KATA_ROOT=str(curriculum.root), PYTHONUNBUFFERED="1",
+               KATA_PARENT_PID=str(os.getpid()),
                PYTHONPATH=os.pathsep.join([str(curriculum.root), os.environ.get("PYTHONPATH", "")]))
     env.setdefault("MAX_EAGER_EXECUTOR", "interpreter")
     if fixtures_path:
@@ -435,7 +437,14 @@ def setup() -> None:
     sys.exit(warm(console))
 
 
+def _exit_on_signal(signum, frame):
+    raise SystemExit(128 + signum)  # unwinds: a running check kills its child on the way out
+
+
 def main() -> None:
+    for name in ("SIGTERM", "SIGHUP"):  # `kill`, a closed terminal
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _exit_on_signal)
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -6,11 +6,14 @@ set. Any failure in the learner's code is one message pointing at their line, ex
 
 from __future__ import annotations
 
+import os
 import sys
 
-from checker import sigint
+from checker import lifeline, sigint
 
 sigint.install()  # before MAX: eager MAX is 20-60x slower on Python 3.11 without it
+if os.environ.get("KATA_PARENT_PID"):  # a learner's endless loop must not outlive `kata run`
+    lifeline.tie_to(int(os.environ.pop("KATA_PARENT_PID")))
 
 
 def main(argv: list[str]) -> int:

@@ -16,9 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from checker import sigint
+from checker import lifeline, sigint
 
 sigint.install()  # first thing: the plugin is loaded before any test module imports MAX
+if os.environ.get("KATA_PARENT_PID"):  # started by the runner: end when `kata` ends
+    lifeline.tie_to(int(os.environ.pop("KATA_PARENT_PID")))
 
 # Taken out of the environment before learner code runs, so it cannot simply read them there.
 _RESULT_FILE = os.environ.pop("KATA_RESULT_FILE", None)

@@ -149,7 +149,7 @@ def _child_env(root: Path, kata: Kata, box: sandbox.Sandbox, tmp: Path, token: s
         "KATA_DEPS_DIR": str(box.deps_dir), "KATA_RESULT_FILE": str(result_file),
         "KATA_TOKEN": token, "KATA_STATUS_DIR": str(tmp),
         "KATA_FRESH_IN": str(fresh_in), "KATA_FRESH_OUT": str(fresh_out),
-        "KATA_USES_MAX": "1" if kata.uses_max else "0",
+        "KATA_USES_MAX": "1" if kata.uses_max else "0", "KATA_PARENT_PID": str(os.getpid()),
         "PYTHONPATH": os.pathsep.join([str(root), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
         "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1",
         "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
