@@ -223,15 +223,15 @@ def _blame_prerequisites(curriculum: Curriculum, store: ProgressStore, kata: Kat
 
 def _run_with_status(curriculum: Curriculum, kata: Kata, quiet: bool) -> CheckResult:
     if quiet or not console.is_terminal:
-        say = (lambda kind, text: errors.print(f"  {text}", style="dim")) if not quiet else None
+        say = (lambda kind, text: errors.print(f"  {text}", style="dim", markup=False)) if not quiet else None
         if not quiet:
             console.print(f"Checking kata {kata.number}: {kata.title} ...")
         return run_kata(curriculum, kata, on_event=say)
     with console.status(f"Checking kata {kata.number}: {kata.title} ...") as status:
         def say(kind: str, text: str) -> None:
-            console.print(f"  {text}", style="dim")
-            if kind == "cold":
-                status.update(f"Checking kata {kata.number} (MAX is compiling kernels, once) ...")
+            console.print(f"  {escape(text)}", style="dim")
+            status.update(f"Checking kata {kata.number} (MAX is compiling for this machine, once) ..."
+                          if kind == "compiling" else f"Checking kata {kata.number}: {kata.title} ...")
         return run_kata(curriculum, kata, on_event=say)
 
 

