@@ -44,15 +44,20 @@ def test_visibility_matches_gpt2(learner, seq, past):
                        "[query, key]: those entries must be 0." + _name(leaked, hidden, past))
 
 
+TRANSPOSED = "Your mask looks transposed: the future is above the diagonal (key > query)."
+TOO_WIDE = "Each query also sees the next token: the band is one diagonal too wide."
+DIAGONAL = ("The diagonal is masked: every token must see itself "
+            "(query i sees keys j <= i + num_tokens).")
+
+
 def _name(leaked, hidden, past) -> str:
     """The known mistake these wrong entries make, if they make one."""
     if leaked and hidden:
-        return " Your mask looks transposed: the future is above the diagonal (key > query)."
+        return " " + TRANSPOSED
     if leaked and all(j == i + past + 1 for i, j in leaked):
-        return " Each query also sees the next token: the band is one diagonal too wide."
+        return " " + TOO_WIDE
     if hidden and all(j == i + past for i, j in hidden):
-        return (" The diagonal is masked: every token must see itself "
-                "(query i sees keys j <= i + num_tokens).")
+        return " " + DIAGONAL
     return ""
 
 
@@ -62,8 +67,21 @@ def test_softmax_of_masked_scores(learner):
     mask = _mask(learner, 5, 0)
     if mask is None or mask.shape != (5, 5):
         return
-    scores = data["scores"].astype(np.float64) + mask.astype(np.float64)
+    expect_close("softmax(scores + mask)", _softmax(data["scores"], mask), data["probs"],
+                 mistakes=_mask_mistakes(data["scores"], data["allowed_5_0"]))
+
+
+def _softmax(scores, mask):
+    scores = scores.astype(np.float64) + mask.astype(np.float64)
     with np.errstate(invalid="ignore", over="ignore"):
         shifted = np.exp(scores - scores.max(axis=-1, keepdims=True))
-        probs = shifted / shifted.sum(axis=-1, keepdims=True)
-    expect_close("softmax(scores + mask)", probs.astype(np.float32), data["probs"])
+        return (shifted / shifted.sum(axis=-1, keepdims=True)).astype(np.float32)
+
+
+def _mask_mistakes(scores, allowed) -> dict:
+    """The softmax that the wrong masks _name recognises give (a masked diagonal leaves a row
+    with nothing to see: NaN, which the comparison already reports)."""
+    wide = allowed | np.eye(allowed.shape[0], k=1, dtype=bool)
+    when = lambda advice: advice[0].lower() + advice[1:]  # noqa: E731 - "This is what happens when ..."
+    return {when(TRANSPOSED): _softmax(scores, np.where(allowed.T, 0.0, -np.inf)),
+            when(TOO_WIDE): _softmax(scores, np.where(wide, 0.0, -np.inf))}
