@@ -16,7 +16,7 @@ from checker import __version__, learner_info, render
 from checker.curriculum import Curriculum, Kata, load_curriculum
 from checker.errors import (EXIT_FAIL, EXIT_LOCKED, EXIT_PASS, EXIT_SETUP, KataError,
                             LearnerCodeError)
-from checker.golden import verify_all
+from checker.golden import random_weights, verify_all
 from checker.paths import fixtures_dir, repo_root, state_dir
 from checker.progress import (ProgressStore, current_kata, is_unlocked, kata_record, now_iso,
                               passed_numbers, record_attempt)
@@ -235,6 +235,18 @@ def _run_with_status(curriculum: Curriculum, kata: Kata, quiet: bool) -> CheckRe
         return run_kata(curriculum, kata, on_event=say)
 
 
+# The course's fixtures are a tiny GPT-2 with random weights: right code, random words.
+RANDOM_WEIGHTS = (
+    "{text} came from the course's tiny GPT-2, whose weights are random "
+    "numbers (made for checking, not for writing), so its words are random too. What counts is "
+    "that your model computes GPT-2's numbers, token for token.")
+NEXT = (
+    "Next: Part 2 of the course (coming) builds a modern LLM the same way and ends with a real "
+    "model. Real GPT-2 weights, where they are already on this machine (a Hugging Face cache, or a "
+    "folder in its layout): `pip install -e \".[maintainer]\"`, `kata dev fixtures --model gpt2 "
+    "--out real-fixtures/`, then `kata run --fixtures real-fixtures/ \"Hello\"`.")
+
+
 def _after(curriculum: Curriculum, kata: Kata, result: CheckResult, first_pass: bool) -> None:
     if not result.passed:
         console.print(f"Fix {kata.file} and run `kata check {kata.number}` again. "
@@ -243,6 +255,9 @@ def _after(curriculum: Curriculum, kata: Kata, result: CheckResult, first_pass: 
     following = [k for k in curriculum.katas if k.number == kata.number + 1]
     if not following:
         console.print("[bold green]That was the last kata: your GPT-2 is complete![/]")
+        if random_weights(fixtures_dir(curriculum.root)):
+            console.print(escape(RANDOM_WEIGHTS.format(text="The text your GPT-2 wrote above") + " "
+                                 + NEXT), highlight=False)
     elif first_pass:
         nxt = following[0]
         console.print(f"[bold green]Kata {nxt.number} unlocked: {nxt.title}.[/] Read {nxt.lesson}, "
@@ -299,6 +314,9 @@ def run_model(prompt: str, new_tokens: int, temperature: float, greedy: bool, se
         raise LearnerCodeError(done.stderr.strip() or f"Generation failed (exit code {done.returncode}).")
     console.print(done.stdout.rstrip(), markup=False, highlight=False)
     errors.print(done.stderr.strip(), style="dim", markup=False)
+    weights = Path(fixtures_path).resolve() if fixtures_path else fixtures_dir(curriculum.root)
+    if random_weights(weights):  # on stderr: stdout stays the generated text alone
+        errors.print(RANDOM_WEIGHTS.format(text="This text") + " " + NEXT, style="yellow", markup=False)
 
 
 @cli.command("watch")
