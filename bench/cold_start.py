@@ -1,19 +1,24 @@
-"""Table 2: cold start. Each measurement points MAX at its own empty cache folder
-(MODULAR_CACHE_DIR; the shared ~/.cache/modular is never touched) and times, as a learner on a
-new machine would meet them: the first `kata check 2`, the first `kata check 7`, and `kata setup`
-(MAX's warm-interpreter-cache), then a check on the cache that setup filled.
+"""Table 2: cold start, as a learner on a new machine meets it. MAX is pointed at an empty cache
+folder (MODULAR_CACHE_DIR; the shared ~/.cache/modular is never touched), then:
 
-Expensive (minutes to tens of minutes on 2 cores): run it alone, e.g. `nice python
-bench/run_all.py --table cold`.
+  path   the first `kata check N` of every kata, 1 to 12 in order, with the reference
+         solutions, all on that one cache (a learner's first evening without `kata setup`):
+         each check's wall time, the seconds MAX spent compiling in it (the check's
+         `compile_s`), and the cache's size after it;
+  setup  `kata setup` (MAX's warm-interpreter-cache) on another empty cache, then a check of
+         kata 7 on the cache it filled.
+
+Expensive (minutes to an hour on 2 cores): run it alone, e.g. `python bench/run_all.py --table
+cold`; `--part path` or `--part setup` runs one half. Each row is printed as it ends.
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
-import subprocess
+import json
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from common import KATA, env_for, load, scratch, table, timed
@@ -23,43 +28,55 @@ def _size_mb(folder: Path) -> float:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
 
 
-def _cold(course: Path, command: list[str], folder: Path, name: str, cache: Path | None = None):
-    cache = cache or Path(tempfile.mkdtemp(prefix=f"cold-{name}-", dir=folder))
-    env = env_for(course, MODULAR_CACHE_DIR=str(cache))
+def _check(course: Path, number: int, cache: Path) -> list:
     before = load()
-    seconds, _, done = timed(command, cwd=course, env=env, timeout=3 * 3600)
-    compiled = sum(1 for line in (done.stdout + done.stderr).splitlines() if "compiled MAX kernels" in line)
-    print(f"  {' '.join(command[3:])}: {seconds:.0f} s, {compiled} compiles", file=sys.stderr, flush=True)
-    return seconds, cache, before, compiled
+    seconds, cpu, done = timed([*KATA, "check", str(number), "--force", "--json"], cwd=course,
+                               env=env_for(course, MODULAR_CACHE_DIR=str(cache)), timeout=3 * 3600,
+                               expect_rc=None)
+    try:
+        data = json.loads(done.stdout)
+        status, compile_s = data["kata_status"], data.get("compile_s", 0)
+    except (ValueError, KeyError):
+        status, compile_s = f"rc {done.returncode}", "?"
+    row = [f"first `kata check {number}`", status, f"{seconds:.1f}", f"{cpu:.1f}", compile_s,
+           f"{_size_mb(cache):.0f}", before]
+    print(f"  {row}", file=sys.stderr, flush=True)
+    return row
+
+
+def path(course: Path, tmp: Path) -> list[list]:
+    cache = Path(tempfile.mkdtemp(prefix="cold-path-", dir=tmp))
+    rows = [_check(course, number, cache) for number in range(1, 13)]
+    total = sum(float(r[2]) for r in rows)
+    rows.append(["all 12, one after the other", "", f"{total:.0f}", "", "", f"{_size_mb(cache):.0f}", ""])
+    return rows
+
+
+def setup(course: Path, tmp: Path) -> list[list]:
+    cache = Path(tempfile.mkdtemp(prefix="cold-setup-", dir=tmp))
+    before = load()
+    started = time.strftime("%H:%M")
+    seconds, cpu, done = timed([*KATA, "setup"], cwd=course, timeout=3 * 3600, expect_rc=None,
+                               env=env_for(course, MODULAR_CACHE_DIR=str(cache)))
+    rows = [[f"`kata setup` (started {started} UTC)", f"rc {done.returncode}", f"{seconds:.0f}",
+             f"{cpu:.0f}", "", f"{_size_mb(cache):.0f}", before]]
+    print(f"  {rows[-1]}", file=sys.stderr, flush=True)
+    rows.append(_check(course, 7, cache))
+    rows[-1][0] = "`kata check 7` after that setup"
+    return rows
 
 
 def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--skip-setup", action="store_true", help="Only the two first checks.")
+    parser.add_argument("--part", choices=("path", "setup"), action="append",
+                        help="Run only this part (repeatable). Default: both.")
     args = parser.parse_args(argv)
     rows = []
     with scratch("bench-cold-") as (tmp, course):
-        for number in (2, 7):
-            seconds, cache, before, compiled = _cold(course, [*KATA, "check", str(number), "--force"],
-                                                     tmp, f"k{number}")
-            rows.append([f"first `kata check {number}`, empty cache", f"{seconds:.0f}",
-                         f"{compiled} op families compiled", f"{_size_mb(cache):.0f}", before])
-            shutil.rmtree(cache)
-        if not args.skip_setup:
-            seconds, cache, before, _ = _cold(course, [*KATA, "setup"], tmp, "setup")
-            rows.append(["`kata setup`, empty cache", f"{seconds:.0f}", "all families",
-                         f"{_size_mb(cache):.0f}", before])
-            for number in (2, 7):
-                seconds, _, before, compiled = _cold(course, [*KATA, "check", str(number), "--force"],
-                                                     tmp, "after", cache=cache)
-                rows.append([f"`kata check {number}` after that setup", f"{seconds:.1f}",
-                             f"{compiled} op families compiled", f"{_size_mb(cache):.0f}", before])
-            check = subprocess.run([str(Path(KATA[0]).with_name("max")), "warm-interpreter-cache",
-                                    "--check"], env=env_for(course, MODULAR_CACHE_DIR=str(cache)),
-                                   capture_output=True)
-            rows.append(["`max warm-interpreter-cache --check` on it", f"rc {check.returncode}", "",
-                         f"{_size_mb(cache):.0f}", load()])
-    return table(["what", "seconds", "compiles seen", "cache MB after", "load before"], rows)
+        for part in args.part or ("path", "setup"):
+            rows += {"path": path, "setup": setup}[part](course, tmp)
+    return table(["what", "result", "wall s", "CPU s", "of it MAX compiling, s", "cache MB after",
+                  "load before"], rows)
 
 
 if __name__ == "__main__":

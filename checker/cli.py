@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -15,7 +16,7 @@ from checker import __version__, learner_info, render
 from checker.curriculum import Curriculum, Kata, load_curriculum
 from checker.errors import (EXIT_FAIL, EXIT_LOCKED, EXIT_PASS, EXIT_SETUP, KataError, LockedError,
                             LearnerCodeError)
-from checker.golden import verify_all
+from checker.golden import random_weights, verify_all
 from checker.paths import fixtures_dir, repo_root, state_dir
 from checker.progress import (ProgressStore, current_kata, is_unlocked, kata_record, now_iso,
                               passed_numbers, record_attempt)
@@ -227,16 +228,28 @@ def _blame_prerequisites(curriculum: Curriculum, store: ProgressStore, kata: Kat
 
 def _run_with_status(curriculum: Curriculum, kata: Kata, quiet: bool) -> CheckResult:
     if quiet or not console.is_terminal:
-        say = (lambda kind, text: errors.print(f"  {text}", style="dim")) if not quiet else None
+        say = (lambda kind, text: errors.print(f"  {text}", style="dim", markup=False)) if not quiet else None
         if not quiet:
             console.print(f"Checking kata {kata.number}: {kata.title} ...")
         return run_kata(curriculum, kata, on_event=say)
     with console.status(f"Checking kata {kata.number}: {kata.title} ...") as status:
         def say(kind: str, text: str) -> None:
-            console.print(f"  {text}", style="dim")
-            if kind == "cold":
-                status.update(f"Checking kata {kata.number} (MAX is compiling kernels, once) ...")
+            console.print(f"  {escape(text)}", style="dim")
+            status.update(f"Checking kata {kata.number} (MAX is compiling for this machine, once) ..."
+                          if kind == "compiling" else f"Checking kata {kata.number}: {kata.title} ...")
         return run_kata(curriculum, kata, on_event=say)
+
+
+# The course's fixtures are a tiny GPT-2 with random weights: right code, random words.
+RANDOM_WEIGHTS = (
+    "{text} came from the course's tiny GPT-2, whose weights are random "
+    "numbers (made for checking, not for writing), so its words are random too. What counts is "
+    "that your model computes GPT-2's numbers, token for token.")
+NEXT = (
+    "Next: Part 2 of the course (coming) builds a modern LLM the same way and ends with a real "
+    "model. Real GPT-2 weights, where they are already on this machine (a Hugging Face cache, or a "
+    "folder in its layout): `pip install -e \".[maintainer]\"`, `kata dev fixtures --model gpt2 "
+    "--out real-fixtures/`, then `kata run --fixtures real-fixtures/ \"Hello\"`.")
 
 
 def _after(curriculum: Curriculum, kata: Kata, result: CheckResult, first_pass: bool) -> None:
@@ -247,6 +260,9 @@ def _after(curriculum: Curriculum, kata: Kata, result: CheckResult, first_pass: 
     following = [k for k in curriculum.katas if k.number == kata.number + 1]
     if not following:
         console.print("[bold green]That was the last kata: your GPT-2 is complete![/]")
+        if random_weights(fixtures_dir(curriculum.root)):
+            console.print(escape(RANDOM_WEIGHTS.format(text="The text your GPT-2 wrote above") + " "
+                                 + NEXT), highlight=False)
     elif first_pass:
         nxt = following[0]
         console.print(f"[bold green]Kata {nxt.number} unlocked: {nxt.title}.[/] Read {nxt.lesson}, "
@@ -293,6 +309,7 @@ def run_model(prompt: str, new_tokens: int, temperature: float, greedy: bool, se
     model_kata = curriculum.get(kata.uses[-1]) if kata.uses else kata
     env = dict(os.environ, KATA_ROOT=str(curriculum.root), PYTHONUNBUFFERED="1",
                KATA_GENERATE_MODULE=kata.module, KATA_MODEL_MODULE=model_kata.module,
+               KATA_PARENT_PID=str(os.getpid()),
                PYTHONPATH=os.pathsep.join([str(curriculum.root), os.environ.get("PYTHONPATH", "")]))
     env.setdefault("MAX_EAGER_EXECUTOR", "interpreter")
     if fixtures_path:
@@ -305,6 +322,9 @@ def run_model(prompt: str, new_tokens: int, temperature: float, greedy: bool, se
         raise LearnerCodeError(done.stderr.strip() or f"Generation failed (exit code {done.returncode}).")
     console.print(done.stdout.rstrip(), markup=False, highlight=False)
     errors.print(done.stderr.strip(), style="dim", markup=False)
+    weights = Path(fixtures_path).resolve() if fixtures_path else fixtures_dir(curriculum.root)
+    if random_weights(weights):  # on stderr: stdout stays the generated text alone
+        errors.print(RANDOM_WEIGHTS.format(text="This text") + " " + NEXT, style="yellow", markup=False)
 
 
 @cli.command("chat")
@@ -500,7 +520,14 @@ def setup() -> None:
     sys.exit(code)
 
 
+def _exit_on_signal(signum, frame):
+    raise SystemExit(128 + signum)  # unwinds: a running check kills its child on the way out
+
+
 def main() -> None:
+    for name in ("SIGTERM", "SIGHUP"):  # `kill`, a closed terminal
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _exit_on_signal)
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Exit as exc:

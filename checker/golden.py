@@ -37,6 +37,15 @@ def manifest(fixtures_dir: Path) -> dict:
     return data
 
 
+def random_weights(fixtures_dir: Path) -> bool:
+    """Whether these fixtures come from the course's seeded random model (not a real checkpoint):
+    whatever text it generates is random words, however right the learner's code is."""
+    try:
+        return bool((manifest(fixtures_dir).get("model") or {}).get("init"))
+    except FixtureError:
+        return False
+
+
 def verify(fixtures_dir: Path, name: str) -> Path:
     """The path of fixture `name`, after checking that it is exactly the file the manifest names."""
     entry = manifest(fixtures_dir)["files"].get(name)

@@ -42,7 +42,7 @@ def _suite(kata: dict) -> ET.Element:
     suite = ET.Element("testsuite", name=f"kata {kata['kata']:02d} {kata['slug']}: {_clean(kata['title'])}",
                        time=f"{kata['duration_s'] or 0:.3f}")
     props = ET.SubElement(suite, "properties")
-    for name in ("kata", "slug", "kata_status", "sha256"):
+    for name in ("kata", "slug", "kata_status", "fresh_judgement", "sha256"):
         ET.SubElement(props, "property", name=name, value=_clean(kata.get(name)))
     classname = f"katas.step_{kata['kata']:02d}"
     for test in tests:

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from checker import fresh_line
 from checker.curriculum import Curriculum, Kata
 from checker.progress import is_unlocked, passed_numbers
 from checker.runner import CheckResult
@@ -65,10 +66,12 @@ def render_list(console: Console, curriculum: Curriculum, progress: dict) -> Non
 
 def render_result(console: Console, result: CheckResult, kata: Kata) -> None:
     style = STATUS_STYLE.get(result.status, "red")
+    compiling = (f", {result.compile_s:.0f} s of it MAX compiling for this machine, once"
+                 if result.compile_s >= 1 else "")
     console.print(f"\n[bold]Kata {kata.number}: {escape(kata.title)}[/] — "
-                  f"[bold {style}]{result.status.upper()}[/] ({result.duration_s:.1f} s)")
+                  f"[bold {style}]{result.status.upper()}[/] ({result.duration_s:.1f} s{compiling})")
     seen_messages: set[str] = set()
-    for test in result.tests:
+    for test in fresh_line.shown_tests(result):
         mark = MARK.get(test["status"], "?")
         tstyle = STATUS_STYLE.get(test["status"], "red")
         console.print(f"  [{tstyle}]{mark}[/] {escape(test_title(test['name']))}")

@@ -8,7 +8,7 @@ is schemas/check-result.schema.json.
 
 from __future__ import annotations
 
-from checker import __version__
+from checker import __version__, fresh_line
 from checker.curriculum import Kata
 from checker.runner import CheckResult
 
@@ -39,9 +39,10 @@ def kata_result(result: CheckResult, kata: Kata, points: float = 1) -> dict:
     points = int(points) if float(points).is_integer() else points  # 10, not 10.0, in reports
     status = KATA_STATUS.get(result.status, "error")
     score = points if result.passed else 0
-    shares = _shares(points, len(result.tests), result.passed)
+    shown = fresh_line.shown_tests(result)
+    shares = _shares(points, len(shown), result.passed)
     tests = []
-    for test, share in zip(result.tests, shares):
+    for test, share in zip(shown, shares):
         tests.append({
             "name": test["name"],
             "status": TEST_STATUS.get(test.get("status"), "error"),
@@ -64,6 +65,8 @@ def kata_result(result: CheckResult, kata: Kata, points: float = 1) -> dict:
         "kata_status": result.status,
         "duration_s": result.duration_s,
         "sha256": result.sha256,
+        "fresh_judgement": result.fresh_judgement,
+        "compile_s": result.compile_s,
         "checker_version": __version__,
     }
 

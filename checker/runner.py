@@ -39,6 +39,8 @@ class CheckResult:
     duration_s: float = 0.0
     sha256: str | None = None
     blame: str | None = None  # an earlier kata this one runs that fails now: fix that first
+    compile_s: float = 0.0  # MAX compiling kernels for this machine: not counted in the limit
+    fresh_judgement: str = "not judged"  # the parent's, on fresh inputs: agreed | disagreed
 
     @property
     def passed(self) -> bool:
@@ -119,26 +121,34 @@ def run_kata(curriculum: Curriculum, kata: Kata, *, learner_file: Path | None = 
             proc = subprocess.Popen(command, cwd=box.root, env=env, stdin=subprocess.DEVNULL,
                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            stopped = watchdog.wait(proc, started + limit, tmp, log_file, on_event)
+            watched = watchdog.wait(proc, started + limit, tmp, log_file, on_event)
         except BaseException:
             watchdog.kill_group(proc)  # Ctrl-C in the checker: leave nothing running behind
             raise
         duration = round(time.monotonic() - started, 2)
-        if stopped == "timeout":
-            return CheckResult(kata.number, kata.slug, "timeout",
-                               f"Your code did not finish within {limit:g} seconds and was stopped. "
-                               "Is there an infinite loop, or a loop that never reaches its end?",
-                               duration_s=duration, sha256=sha)
-        if stopped:
-            return CheckResult(kata.number, kata.slug, "error", watchdog.stopped_message(stopped),
-                               duration_s=duration, sha256=sha)
+        if watched.stopped:
+            return CheckResult(kata.number, kata.slug,
+                               "timeout" if watched.stopped == "timeout" else "error",
+                               _stopped_message(watched, limit), duration_s=duration, sha256=sha,
+                               compile_s=watched.compile_s)
         verdict = _read_verdict(result_file, token, proc.returncode, log_file)
+        verdict.compile_s = watched.compile_s
         if verdict.passed:
             _judge_fresh(verdict, kata, inputs, fresh_out, fixtures)
+            verdict.fresh_judgement = "agreed" if verdict.passed else "disagreed"
         _refuse_writes(verdict, box)
         verdict.kata, verdict.slug = kata.number, kata.slug
         verdict.duration_s, verdict.sha256 = duration, sha
         return verdict
+
+
+def _stopped_message(watched: watchdog.Outcome, limit: float) -> str:
+    if watched.stopped != "timeout":
+        return watchdog.stopped_message(watched.stopped)
+    compiling = (f" (The {watched.compile_s:.0f} s MAX spent compiling its kernels for this machine "
+                 "did not count.)" if watched.compile_s >= 1 else "")
+    return (f"Your code did not finish within {limit:g} seconds and was stopped.{compiling} "
+            "Is there an infinite loop, or a loop that never reaches its end?")
 
 
 def _child_env(root: Path, kata: Kata, box: sandbox.Sandbox, tmp: Path, token: str,
@@ -152,7 +162,7 @@ def _child_env(root: Path, kata: Kata, box: sandbox.Sandbox, tmp: Path, token: s
         "KATA_DEPS_DIR": str(box.deps_dir), "KATA_RESULT_FILE": str(result_file),
         "KATA_TOKEN": token, "KATA_STATUS_DIR": str(tmp),
         "KATA_FRESH_IN": str(fresh_in), "KATA_FRESH_OUT": str(fresh_out),
-        "KATA_USES_MAX": "1" if kata.uses_max else "0",
+        "KATA_USES_MAX": "1" if kata.uses_max else "0", "KATA_PARENT_PID": str(os.getpid()),
         "PYTHONPATH": os.pathsep.join([str(root), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
         "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1",
         "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",

@@ -1,22 +1,27 @@
 """Watches a check's child process: its time, memory and output, and MAX's first-use compiles.
 
 A learner's runaway loop must not take the machine with it: past a limit the child's whole
-process group is killed, and the runner says which limit in words.
+process group is killed, and the runner says which limit in words. The time limit is the
+learner's code's: the clock stops while MAX compiles a kernel for this machine (the child tells
+us, see checker/compiles.py), and the learner is told what compiles and how long it took.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-# Added to a kata's limit when MAX has not compiled its kernels on this machine yet: each new
-# operation family compiles once (measured 20 s to 3 min each on 2 cores).
-COLD_ALLOWANCE_S = 20 * 60
-COMPILED = re.compile(r"compiled (\S+) on the fly in ([\d.]+)s")
+from checker import compiles
+
+# At most this much compiling is taken off the clock in one check: more than the first use of the
+# whole course needs on 2 cores, and the most a learner's code could gain by faking the marker.
+COMPILE_ALLOWANCE_S = 45 * 60
+ANNOUNCE_AFTER_S = 2.0  # a compile that lasts longer is said while it runs
+NOTICE_S = 1.0  # MAX also "compiles" what it only loads from its cache, in well under this
 # The child is stopped past these: a learner's runaway loop must not take the machine with it.
 MEMORY_LIMIT_MB = 4096
 OUTPUT_LIMIT_MB = 50
@@ -53,30 +58,88 @@ def stopped_message(reason: str) -> str:
     return STOPPED[reason].format(memory=memory_limit_mb(), output=OUTPUT_LIMIT_MB)
 
 
-def wait(proc, deadline, status_dir: Path, log_file: Path, on_event) -> str | None:
-    """Waits for the child; why it had to be stopped ("timeout", "memory", "output"), or None."""
-    read_upto = 0
-    cold_seen = False
+@dataclass
+class Outcome:
+    stopped: str | None  # why the child had to be stopped ("timeout", "memory", "output"), or None
+    compile_s: float  # seconds MAX spent compiling, not counted against the time limit
+
+
+class CompileClock:
+    """What the child's compile marker says, tick by tick: time paused, and what to tell."""
+
+    def __init__(self, folder: Path, on_event):
+        self.folder, self.on_event = folder, on_event
+        self.paused = 0.0
+        self.name: str | None = None  # compiling now (as last seen)
+        self.since = self.last = 0.0
+        self.announced = False
+        self.read_upto = 0
+        self.told_setup = False
+
+    def tick(self, now: float) -> None:
+        if self.name is not None:
+            self.paused = min(COMPILE_ALLOWANCE_S, self.paused + now - self.last)
+        self.last = now
+        name = _read(self.folder / compiles.COMPILING)
+        if name != self.name:
+            self.name, self.since, self.announced = name, now, False
+        if name and not self.announced and now - self.since >= ANNOUNCE_AFTER_S:
+            self.announced = True
+            self._say("compiling", f"MAX is compiling {name} for this machine (the first use "
+                                   "only; this time does not count against the check's limit) ...")
+        self._read_compiled()
+
+    def _read_compiled(self) -> None:
+        try:
+            with open(self.folder / compiles.COMPILED, "rb") as handle:
+                handle.seek(self.read_upto)
+                chunk = handle.read(1 << 16)
+        except OSError:
+            return
+        end = chunk.rfind(b"\n") + 1
+        self.read_upto += end
+        for line in chunk[:end].decode("utf-8", "replace").splitlines():
+            name, _, seconds = line.partition("\t")
+            try:
+                seconds = float(seconds)
+            except ValueError:
+                continue
+            if seconds >= NOTICE_S:
+                text = f"MAX compiled {name} for this machine in {seconds:.0f} s (once: it is cached now)."
+                if not self.told_setup:
+                    self.told_setup = True
+                    text += " `kata setup` compiles every operation ahead of time."
+                self._say("compiled", text)
+
+    def _say(self, kind: str, text: str) -> None:
+        if self.on_event:
+            self.on_event(kind, text)
+
+
+def wait(proc, deadline, status_dir: Path, log_file: Path, on_event) -> Outcome:
+    """Waits for the child, `deadline` moved on by the time MAX spends compiling."""
+    clock = CompileClock(status_dir, on_event)
     memory_limit = memory_limit_mb() << 20
     while proc.poll() is None:
-        if not cold_seen and (status_dir / "cold").exists():
-            cold_seen = True
-            deadline += COLD_ALLOWANCE_S
-            if on_event:
-                on_event("cold", "MAX's kernels are not all compiled on this machine yet: each "
-                                 "operation compiles the first time it is used (20 s to 3 min "
-                                 "each, once). `kata setup` compiles all of them ahead of time.")
-        read_upto = _report_compiles(log_file, read_upto, on_event)
-        stopped = ("timeout" if time.monotonic() > deadline else
+        now = time.monotonic()
+        clock.tick(now)
+        stopped = ("timeout" if now > deadline + clock.paused else
                    "memory" if _resident_bytes(proc.pid) > memory_limit else
                    "output" if _size(log_file) > OUTPUT_LIMIT_MB << 20 else None)
         if stopped:
             kill_group(proc)
-            return stopped
+            return Outcome(stopped, round(clock.paused, 1))
         time.sleep(0.1)
-    _report_compiles(log_file, read_upto, on_event)
+    clock.tick(time.monotonic())
     kill_group(proc)  # whatever the learner's code left running in the background
-    return None
+    return Outcome(None, round(clock.paused, 1))
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace").strip() or None
+    except OSError:
+        return None
 
 
 def _resident_bytes(pid: int) -> int:
@@ -93,18 +156,3 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
-
-
-def _report_compiles(log_file: Path, offset: int, on_event) -> int:
-    if on_event is None:
-        return offset
-    try:
-        with open(log_file, "rb") as handle:
-            handle.seek(offset)
-            chunk = handle.read(1 << 20)
-    except OSError:
-        return offset
-    end = chunk.rfind(b"\n") + 1
-    for match in COMPILED.finditer(chunk[:end].decode("utf-8", "replace")):
-        on_event("compiled", f"compiled MAX kernels for {match.group(1)} ({float(match.group(2)):.0f} s, once)")
-    return offset + end

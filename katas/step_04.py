@@ -15,9 +15,9 @@ class GPT2MLP(Module):
     """Expand to ``intermediate_size``, GELU (tanh approximation), project back."""
 
     def __init__(self, intermediate_size: int, config: GPT2Config):
+        super().__init__()
         # TODO: create `c_fc` (n_embd -> intermediate_size) and `c_proj`
         # (intermediate_size -> n_embd). These names matter: GPT-2's weights load into them.
-        pass
 
     def forward(self, hidden_states: Tensor) -> Tensor:
         """(batch, seq, n_embd) -> (batch, seq, n_embd)."""

@@ -14,9 +14,9 @@ class GPT2Embeddings(Module):
     """Looks up one learned vector of size ``n_embd`` per token id."""
 
     def __init__(self, config: GPT2Config):
+        super().__init__()
         # TODO: create the (vocab_size, n_embd) lookup table as `wte`. The name matters:
         # GPT-2's token embeddings load into it.
-        pass
 
     def forward(self, input_ids: Tensor) -> Tensor:
         """(batch, seq) int64 token ids -> (batch, seq, n_embd)."""

@@ -15,9 +15,9 @@ class GPT2PositionEmbeddings(Module):
     """Looks up one learned vector per position 0..seq_len-1."""
 
     def __init__(self, config: GPT2Config):
+        super().__init__()
         # TODO: create the (n_positions, n_embd) lookup table as `wpe`. The name matters:
         # GPT-2's position embeddings load into it.
-        pass
 
     def forward(self, input_ids: Tensor) -> Tensor:
         """(batch, seq) int64 token ids -> (seq, n_embd) position vectors.

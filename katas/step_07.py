@@ -25,6 +25,7 @@ class GPT2MultiHeadAttention(Module):
     """
 
     def __init__(self, config: GPT2Config):
+        super().__init__()
         self.embed_dim = config.n_embd
         self.num_heads = config.n_head
         self.head_dim = self.embed_dim // self.num_heads

@@ -20,6 +20,7 @@ class ResidualBlock(Module):
     """x + sublayer(ln(x)): GPT-2's pre-norm residual pattern."""
 
     def __init__(self, dim: int, sublayer: Module, eps: float = 1e-5):
+        super().__init__()
         self.sublayer = sublayer
         # TODO: create `ln`, a layer norm over `dim` numbers with epsilon `eps`. The name
         # matters: GPT-2's ln_1 weights load into it.

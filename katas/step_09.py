@@ -18,9 +18,9 @@ class GPT2Block(Module):
     """ln_1 -> attn -> residual, then ln_2 -> mlp -> residual."""
 
     def __init__(self, config: GPT2Config):
+        super().__init__()
         # TODO: create `ln_1`, `attn`, `ln_2` and `mlp`. These names matter: GPT-2's block
         # weights load into them. The MLP is n_inner wide, or 4 * n_embd when n_inner is None.
-        pass
 
     def forward(self, hidden_states: Tensor) -> Tensor:
         """(batch, seq, n_embd) -> (batch, seq, n_embd)."""

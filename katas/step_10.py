@@ -17,9 +17,9 @@ class GPT2Model(Module):
     """Token + position embeddings, n_layer blocks, final layer norm."""
 
     def __init__(self, config: GPT2Config):
+        super().__init__()
         # TODO: create `wte`, `wpe`, `h` (config.n_layer blocks) and `ln_f`. These names
         # matter: GPT-2's transformer.* weights load into them.
-        pass
 
     def forward(self, input_ids: Tensor) -> Tensor:
         """(batch, seq) int64 token ids -> (batch, seq, n_embd): the last hidden state."""

@@ -15,6 +15,7 @@ class MaxGPT2LMHeadModel(Module):
     """GPT2Model followed by a bias-free projection to vocabulary logits."""
 
     def __init__(self, config: GPT2Config):
+        super().__init__()
         self.config = config
         # TODO: create `transformer` (your kata 10 model) and `lm_head` (n_embd -> vocab_size,
         # no bias). These names matter: GPT-2's checkpoint loads into them.

@@ -186,3 +186,54 @@ def test_classroom_grader_step_hands_the_reporter_our_json(course, tmp_path):
     data = validate(json.loads(base64.b64decode(value)))
     assert key == "result" and data["max_score"] == 10 and data["score"] == 0
     assert (course / "kata-results" / "kata-01.xml").is_file()
+
+
+def test_fresh_line_is_the_parents_judgement(course, tmp_path):
+    """The line for inputs made up for this check shows the parent's judgement: "not judged"
+    beside failing tests (never a tick), a tick once it was made and agreed; terminal, JSON and
+    JUnit alike."""
+    junit = tmp_path / "junit.xml"
+    (course / "katas" / "step_01.py").write_text(
+        (REPO / "checker" / "solutions" / "step_01.py").read_text().replace(
+            "n_head: int = 12", "n_head: int = 13"))
+    code, out, err = kata(course, "check", "1")
+    assert code == EXIT_FAIL, out + err
+    assert "fresh inputs" not in out
+    assert "- on inputs made up for this check\n      Not judged: fix the failures above first" in out, out
+    code, out, err = kata(course, "check", "1", "--json", "--junit", junit)
+    data = validate(json.loads(out))
+    assert data["fresh_judgement"] == "not judged"
+    tests = {t["name"]: t for t in data["tests"]}
+    assert "test_fresh_inputs" not in tests
+    fresh = tests["test_on_inputs_made_up_for_this_check"]
+    assert (fresh["status"], fresh["test_status"]) == ("fail", "skip")
+    assert fresh["message"].startswith("Not judged: fix the failures above first")
+    case = junit_suites(junit)["1"].find("testcase[@name='test_on_inputs_made_up_for_this_check']")
+    assert case is not None and case.find("skipped") is not None
+
+    place_solution(course, 1)
+    code, out, err = kata(course, "check", "1")
+    assert code == EXIT_PASS and "✓ on inputs made up for this check" in out, out + err
+    code, out, err = kata(course, "check", "1", "--json", "--junit", junit)
+    data = validate(json.loads(out))
+    assert data["fresh_judgement"] == "agreed"
+    assert {t["name"]: t["status"] for t in data["tests"]}["test_on_inputs_made_up_for_this_check"] == "pass"
+
+
+@pytest.mark.parametrize("judgement,child,shown", [
+    ("agreed", "pass", "pass"),
+    ("disagreed", "fail", "fail"),  # the runner marks it failed, with why
+    ("not judged", "pass", "skip"),  # other tests failed: no judgement, no tick
+    ("not judged", "fail", "fail"),  # the learner's code failed on the fresh inputs themselves
+])
+def test_fresh_line_for_each_judgement(judgement, child, shown):
+    from checker.fresh_line import NAME, NOT_JUDGED, shown_tests
+
+    result = CheckResult(3, "layer-norm", "fail", tests=[
+        {"name": "test_parameters", "status": "fail", "message": "wrong"},
+        {"name": "test_fresh_inputs", "status": child, "message": "why" if child == "fail" else None}])
+    result.fresh_judgement = judgement
+    line = shown_tests(result)[-1]
+    assert line["name"] == NAME and line["status"] == shown
+    assert (line["message"] == NOT_JUDGED) == (shown == "skip")
+    assert result.tests[-1]["name"] == "test_fresh_inputs"  # the result itself is unchanged

@@ -7,6 +7,7 @@ wrong is the fault itself. Rows already proven elsewhere are listed in the READM
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -187,3 +188,34 @@ def _alive(pid: int) -> bool:
             return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_killed_check_leaves_nothing_running(course):
+    """`kata check` SIGKILLed (terminal closed, out of memory) while the learner's import loops
+    forever: its child, and what that child started, end within seconds instead of keeping a
+    core busy with no parent."""
+    (course / "katas" / "step_03.py").write_text(
+        "import subprocess\nsubprocess.Popen(['sleep', '600'])\nwhile True:\n    pass\n")
+    proc = subprocess.Popen([sys.executable, "-c", "from checker.cli import main; main()", "check",
+                             "3", "--force"], cwd=course, env=kata_env(course),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    started = []
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not any(_children_of(c) for c in _children_of(proc.pid)):
+            time.sleep(0.2)  # until the learner's import has started its `sleep`
+        started = _children_of(proc.pid)
+        started += [g for c in started for g in _children_of(c)]
+        assert len(started) >= 2, "the check never reached the learner's import"
+        time.sleep(1)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(_alive(pid) for pid in started):
+            time.sleep(0.1)
+        assert not [pid for pid in started if _alive(pid)], "the check's child outlived it"
+    finally:
+        for pid in started:  # a failing run must not leave the loop behind either
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)

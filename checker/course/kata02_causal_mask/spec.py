@@ -45,15 +45,20 @@ IGNORES_NUM_TOKENS = (": the mask ignores num_tokens and hides keys that are alr
                       "Query i sees keys 0 .. i + num_tokens: the num_tokens earlier keys too.")
 
 
+TRANSPOSED = "Your mask looks transposed: the future is above the diagonal (key > query)."
+TOO_WIDE = "Each query also sees the next token: the band is one diagonal too wide."
+DIAGONAL = ("The diagonal is masked: every token must see itself "
+            "(query i sees keys j <= i + num_tokens).")
+
+
 def name_mistake(leaked: list, hidden: list, past: int) -> str:
     """The known mistake these wrong [query, key] entries make, if they make one."""
     if leaked and hidden:
-        return ". Your mask looks transposed: the future is above the diagonal (key > query)."
+        return ". " + TRANSPOSED
     if leaked and all(j == i + past + 1 for i, j in leaked):
-        return ". Each query also sees the next token: the band is one diagonal too wide."
+        return ". " + TOO_WIDE
     if past and hidden and set(hidden) == {(i, j) for i, _ in hidden for j in range(i + 1, i + past + 1)}:
         return IGNORES_NUM_TOKENS
     if hidden and all(j == i + past for i, j in hidden):
-        return (". The diagonal is masked: every token must see itself "
-                "(query i sees keys j <= i + num_tokens).")
+        return ". " + DIAGONAL
     return ""

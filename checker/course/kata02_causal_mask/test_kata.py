@@ -5,7 +5,7 @@ import pytest
 
 from checker.testkit import as_numpy, expect, expect_close, fixture
 
-from .spec import IGNORES_NUM_TOKENS, name_mistake
+from .spec import IGNORES_NUM_TOKENS, TOO_WIDE, TRANSPOSED, name_mistake
 
 # (sequence_length, num_tokens) pairs whose visibility pattern was captured from GPT-2 itself.
 CASES = [(1, 0), (5, 0), (8, 0), (4, 3)]
@@ -57,8 +57,21 @@ def test_softmax_of_masked_scores(learner):
     mask = _mask(learner, 5, 0)
     if mask is None or mask.shape != (5, 5):
         return
-    scores = data["scores"].astype(np.float64) + mask.astype(np.float64)
+    expect_close("softmax(scores + mask)", _softmax(data["scores"], mask), data["probs"],
+                 mistakes=_mask_mistakes(data["scores"], data["allowed_5_0"]))
+
+
+def _softmax(scores, mask):
+    scores = scores.astype(np.float64) + mask.astype(np.float64)
     with np.errstate(invalid="ignore", over="ignore"):
         shifted = np.exp(scores - scores.max(axis=-1, keepdims=True))
-        probs = shifted / shifted.sum(axis=-1, keepdims=True)
-    expect_close("softmax(scores + mask)", probs.astype(np.float32), data["probs"])
+        return (shifted / shifted.sum(axis=-1, keepdims=True)).astype(np.float32)
+
+
+def _mask_mistakes(scores, allowed) -> dict:
+    """The softmax that the wrong masks _name recognises give (a masked diagonal leaves a row
+    with nothing to see: NaN, which the comparison already reports)."""
+    wide = allowed | np.eye(allowed.shape[0], k=1, dtype=bool)
+    when = lambda advice: advice[0].lower() + advice[1:]  # noqa: E731 - "This is what happens when ..."
+    return {when(TRANSPOSED): _softmax(scores, np.where(allowed.T, 0.0, -np.inf)),
+            when(TOO_WIDE): _softmax(scores, np.where(wide, 0.0, -np.inf))}

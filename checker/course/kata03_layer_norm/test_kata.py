@@ -9,10 +9,13 @@ def _golden():
     return fixture("golden/step_03.npz")
 
 
-def _mistakes(g) -> dict:
-    """What common layer-norm mistakes compute from the same input and weights."""
+def _mistakes(g, w=None, b=None) -> dict:
+    """What common layer-norm mistakes compute from the same input and weights (default:
+    GPT-2's ln_1)."""
     x = g["x"].astype(np.float64)
-    w, b, eps = g["weight"], g["bias"], float(g["eps"])
+    w = g["weight"] if w is None else w
+    b = g["bias"] if b is None else b
+    eps = float(g["eps"])
     mean = x.mean(-1, keepdims=True)
     var = x.var(-1, keepdims=True)
     centred = x - mean
@@ -67,7 +70,8 @@ def test_fresh_layer_norm(learner):
     norm = _build(learner, g["x"].shape[-1], float(g["eps"]))
     if norm is not None:
         out = as_numpy(norm(tensor(g["x"])), "LayerNorm(x) before loading weights")
-        expect_close("LayerNorm(x) before loading weights", out, g["out_default"])
+        expect_close("LayerNorm(x) before loading weights", out, g["out_default"],
+                     mistakes=_mistakes(g, w=1.0, b=0.0))
 
 
 def test_matches_gpt2_ln_1(learner):

@@ -66,4 +66,6 @@ def test_batch_of_two(learner):
         x = np.concatenate([g["x"], g["x"][:, ::-1]], axis=0)
         out = run("GPT2MLP(x) on a batch of 2", lambda: mlp(tensor(np.ascontiguousarray(x))))
         expected = np.concatenate([g["out"], g["out"][:, ::-1]], axis=0)
-        expect_close("GPT2MLP(x) on a batch of 2", out, expected)
+        mistakes = {advice: np.concatenate([wrong, wrong[:, ::-1]], axis=0)
+                    for advice, wrong in _mistakes(g).items()}
+        expect_close("GPT2MLP(x) on a batch of 2", out, expected, mistakes=mistakes)

@@ -52,4 +52,4 @@ def test_shorter_prompt(learner):
         return
     ids = np.ascontiguousarray(g["ids"][:, :2])
     out = run("GPT2Model(first 2 ids)", lambda: model(ids_tensor(ids)))
-    expect_close("GPT2Model(first 2 ids)", out, g["out"][:, :2])
+    expect_close("GPT2Model(first 2 ids)", out, g["out"][:, :2], mistakes=_mistakes(ids, config))
