@@ -166,3 +166,29 @@ def outputs(what: str, call, name: str = "out"):
     """Fresh-input runners: {name: the numpy result of call()}, or None (recorded)."""
     value = run(what, call)
     return None if value is None else {name: value}
+
+
+def expect_causal(module, x: np.ndarray, what: str) -> None:
+    """Changing the last token must not change the outputs of the tokens before it."""
+    changed = x.copy()
+    changed[:, -1] = changed[:, -1][:, ::-1] * 3
+    before = run(f"{what}(x)", lambda: module(tensor(x)))
+    after = run(f"{what}(x with the last token changed)", lambda: module(tensor(changed)))
+    if before is None or after is None or before.shape != after.shape:
+        return
+    leaked = diagnose.compare("", after[:, :-1], before[:, :-1], atol=1e-5, rtol=1e-5)
+    expect(leaked is None, "Changing only the last token changed the outputs of earlier tokens: "
+                           "they can see the future. Add the causal mask to the scores before softmax.")
+
+
+def expect_batch_of_two(module, x: np.ndarray, expected: np.ndarray, what: str,
+                        mistakes: dict | None = None) -> None:
+    """The module on a batch of two (x and x reversed along its features): the first sequence
+    must still be the expected output."""
+    both = np.ascontiguousarray(np.concatenate([x, x[..., ::-1]], axis=0))
+    out = run(f"{what}(x) on a batch of 2", lambda: module(tensor(both)))
+    if out is not None and out.shape[:1] == (2,):
+        expect_close(f"{what}(x), first sequence of a batch of 2", out[:1], expected, mistakes=mistakes)
+    elif out is not None:
+        expect(False, f"{what} on a batch of 2 returned shape {out.shape}; "
+                      f"expected (2, {expected.shape[1]}, {expected.shape[2]}).")

@@ -9,7 +9,8 @@ import numpy as np
 
 from checker import diagnose
 from checker.models import gpt2 as reference
-from checker.testkit import expect, expect_close, fixture, run, tensor
+from checker.testkit import (expect, expect_batch_of_two, expect_causal, expect_close, fixture, run,
+                             tensor)
 from checker.models.gpt2_kit import gpt2_module, tiny_config
 
 PREFIX = "transformer.h.0.attn."
@@ -94,15 +95,7 @@ def test_is_causal(learner):
     module = _attention(learner)
     if module is None:
         return
-    changed = g["x"].copy()
-    changed[:, -1] = changed[:, -1][:, ::-1] * 3
-    before = run("GPT2MultiHeadAttention(x)", lambda: module(tensor(g["x"])))
-    after = run("GPT2MultiHeadAttention(x with the last token changed)", lambda: module(tensor(changed)))
-    if before is None or after is None or before.shape != after.shape:
-        return
-    leaked = diagnose.compare("", after[:, :-1], before[:, :-1], atol=1e-5, rtol=1e-5)
-    expect(leaked is None, "Changing only the last token changed the outputs of earlier tokens: "
-                           "they can see the future. Add the causal mask to the scores before softmax.")
+    expect_causal(module, g["x"], "GPT2MultiHeadAttention")
 
 
 def test_batch_of_two(learner):
@@ -110,11 +103,4 @@ def test_batch_of_two(learner):
     module = _attention(learner)
     if module is None:
         return
-    x = np.ascontiguousarray(np.concatenate([g["x"], g["x"][:, :, ::-1]], axis=0))
-    out = run("GPT2MultiHeadAttention(x) on a batch of 2", lambda: module(tensor(x)))
-    if out is not None and out.shape[:1] == (2,):
-        expect_close("GPT2MultiHeadAttention(x), first sequence of a batch of 2", out[:1], g["out"],
-                     mistakes=_mistakes(g))
-    elif out is not None:
-        expect(False, f"GPT2MultiHeadAttention on a batch of 2 returned shape {out.shape}; "
-                      f"expected (2, {g['out'].shape[1]}, {g['out'].shape[2]}).")
+    expect_batch_of_two(module, g["x"], g["out"], "GPT2MultiHeadAttention", _mistakes(g))

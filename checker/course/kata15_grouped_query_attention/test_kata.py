@@ -3,10 +3,9 @@
 
 import numpy as np
 
-from checker import diagnose
 from checker.models import llama
 from checker.models.llama_kit import llama_module, tiny_config, weights64
-from checker.testkit import expect, expect_close, fixture, once, run, tensor
+from checker.testkit import expect_batch_of_two, expect_causal, expect_close, fixture, once, run, tensor
 
 PREFIX = "model.layers.0.self_attn."
 
@@ -71,15 +70,7 @@ def test_is_causal(learner):
     module = _attention(learner)
     if module is None:
         return
-    changed = g["x"].copy()
-    changed[:, -1] = changed[:, -1][:, ::-1] * 3
-    before = run("LlamaAttention(x)", lambda: module(tensor(g["x"])))
-    after = run("LlamaAttention(x with the last token changed)", lambda: module(tensor(changed)))
-    if before is None or after is None or before.shape != after.shape:
-        return
-    leaked = diagnose.compare("", after[:, :-1], before[:, :-1], atol=1e-5, rtol=1e-5)
-    expect(leaked is None, "Changing only the last token changed the outputs of earlier tokens: "
-                           "they can see the future. Add the causal mask to the scores before softmax.")
+    expect_causal(module, g["x"], "LlamaAttention")
 
 
 def test_batch_of_two(learner):
@@ -87,11 +78,4 @@ def test_batch_of_two(learner):
     module = _attention(learner)
     if module is None:
         return
-    x = np.ascontiguousarray(np.concatenate([g["x"], g["x"][:, :, ::-1]], axis=0))
-    out = run("LlamaAttention(x) on a batch of 2", lambda: module(tensor(x)))
-    if out is not None and out.shape[:1] == (2,):
-        expect_close("LlamaAttention(x), first sequence of a batch of 2", out[:1], g["out"],
-                     mistakes=_mistakes(g["x"]))
-    elif out is not None:
-        expect(False, f"LlamaAttention on a batch of 2 returned shape {out.shape}; "
-                      f"expected (2, {g['out'].shape[1]}, {g['out'].shape[2]}).")
+    expect_batch_of_two(module, g["x"], g["out"], "LlamaAttention", _mistakes(g["x"]))

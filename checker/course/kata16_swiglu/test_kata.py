@@ -4,7 +4,7 @@ import numpy as np
 
 from checker.models import llama
 from checker.models.llama_kit import llama_module, tiny_config, weights64
-from checker.testkit import expect, expect_close, fixture, once, run, tensor
+from checker.testkit import expect_batch_of_two, expect_close, fixture, once, run, tensor
 
 PREFIX = "model.layers.0.mlp."
 
@@ -48,11 +48,4 @@ def test_batch_of_two(learner):
     module = _mlp(learner)
     if module is None:
         return
-    x = np.ascontiguousarray(np.concatenate([g["x"], g["x"][:, ::-1]], axis=0))
-    out = run("LlamaMLP(x) on a batch of 2", lambda: module(tensor(x)))
-    if out is not None and out.shape[:1] == (2,):
-        expect_close("LlamaMLP(x), first sequence of a batch of 2", out[:1], g["out"],
-                     mistakes=_mistakes(g["x"]))
-    elif out is not None:
-        expect(False, f"LlamaMLP on a batch of 2 returned shape {out.shape}; expected (2, "
-                      f"{g['out'].shape[1]}, {g['out'].shape[2]}).")
+    expect_batch_of_two(module, g["x"], g["out"], "LlamaMLP", _mistakes(g["x"]))
