@@ -9,7 +9,7 @@ judged" otherwise: never a tick beside failing tests. Terminal, JSON and JUnit a
 
 from __future__ import annotations
 
-CHILD_TEST = "test_fresh_inputs"  # checker/hidden/check_fresh_inputs.py
+CHILD_TEST = "test_fresh_inputs"  # checker/course/check_fresh_inputs.py
 NAME = "test_on_inputs_made_up_for_this_check"
 NOT_JUDGED = ("Not judged: fix the failures above first. Your code's outputs on these inputs are "
               "compared only once every other test passes.")
