@@ -229,9 +229,11 @@ def _run_with_status(curriculum: Curriculum, kata: Kata, quiet: bool) -> CheckRe
         return run_kata(curriculum, kata, on_event=say)
     with console.status(f"Checking kata {kata.number}: {kata.title} ...") as status:
         def say(kind: str, text: str) -> None:
+            if kind == "compiling":  # the spinner line says it while it lasts
+                status.update(f"Checking kata {kata.number}: {escape(text)}")
+                return
             console.print(f"  {escape(text)}", style="dim")
-            status.update(f"Checking kata {kata.number} (MAX is compiling for this machine, once) ..."
-                          if kind == "compiling" else f"Checking kata {kata.number}: {kata.title} ...")
+            status.update(f"Checking kata {kata.number}: {kata.title} ...")
         return run_kata(curriculum, kata, on_event=say)
 
 
