@@ -451,7 +451,7 @@ def verify(numbers: tuple[int, ...]) -> None:
 
 @cli.command()
 def setup() -> None:
-    """Compile MAX's kernels for this machine ahead of time (once; about 10 minutes on 2 cores)."""
+    """Compile MAX's kernels for this machine ahead of time (once; about 12 minutes on 2 idle cores)."""
     from checker.warmup import warm
 
     sys.exit(warm(console))
