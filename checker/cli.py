@@ -234,9 +234,11 @@ def _run_with_status(curriculum: Curriculum, kata: Kata, quiet: bool) -> CheckRe
         return run_kata(curriculum, kata, on_event=say)
     with console.status(f"Checking kata {kata.number}: {kata.title} ...") as status:
         def say(kind: str, text: str) -> None:
+            if kind == "compiling":  # the spinner line says it while it lasts
+                status.update(f"Checking kata {kata.number}: {escape(text)}")
+                return
             console.print(f"  {escape(text)}", style="dim")
-            status.update(f"Checking kata {kata.number} (MAX is compiling for this machine, once) ..."
-                          if kind == "compiling" else f"Checking kata {kata.number}: {kata.title} ...")
+            status.update(f"Checking kata {kata.number}: {kata.title} ...")
         return run_kata(curriculum, kata, on_event=say)
 
 
@@ -509,8 +511,8 @@ def verify(numbers: tuple[int, ...]) -> None:
 
 @cli.command()
 def setup() -> None:
-    """Compile MAX's kernels for this machine ahead of time (once; about 10 minutes on 2 cores),
-    and fetch SmolLM2's weights for Part 2 (once; about 100 MB)."""
+    """Compile MAX's kernels for this machine ahead of time (once; about 12 minutes on 2 idle
+    cores), and fetch SmolLM2's weights for Part 2 (once; about 100 MB)."""
     from checker.models.smollm2 import ensure_gguf
     from checker.warmup import warm
 
