@@ -9,8 +9,8 @@ import numpy as np
 
 from checker import diagnose
 from checker.models import gpt2 as reference
-from checker.testkit import (expect, expect_batch_of_two, expect_causal, expect_close, fixture, run,
-                             tensor)
+from checker.testkit import (expect, expect_batch_of_two, expect_causal, expect_close, fixture, once,
+                             run, tensor)
 from checker.models.gpt2_kit import gpt2_module, tiny_config
 
 PREFIX = "transformer.h.0.attn."
@@ -21,9 +21,10 @@ def _golden():
 
 
 def _attention(learner):
+    """Built and loaded once per check (the failures it recorded are replayed for each test)."""
     config = tiny_config()
-    return gpt2_module("GPT2MultiHeadAttention(config)",
-                       lambda: learner.GPT2MultiHeadAttention(config), PREFIX)
+    return once("attention", lambda: gpt2_module("GPT2MultiHeadAttention(config)",
+                                                 lambda: learner.GPT2MultiHeadAttention(config), PREFIX))
 
 
 def _mistakes(g) -> dict:
@@ -74,6 +75,12 @@ def _first_wrong_stage(module, g) -> str | None:
             if problem:
                 return problem
     return None
+
+
+def test_parameter_names(learner):
+    """c_attn and c_proj by GPT-2's names: block 0's attention weights load (a mismatch is said
+    by name when loading)."""
+    _attention(learner)
 
 
 def test_matches_gpt2_attention(learner):

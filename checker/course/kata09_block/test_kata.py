@@ -4,15 +4,17 @@ import numpy as np
 
 from checker import diagnose
 from checker.models import gpt2 as reference
-from checker.testkit import expect, expect_close, fixture, run, tensor
+from checker.testkit import expect, expect_close, fixture, once, run, tensor
 from checker.models.gpt2_kit import gpt2_module, tiny_config
 
 PREFIX = "transformer.h.0."
 
 
 def _block(learner):
+    """Built and loaded once per check (the failures it recorded are replayed for each test)."""
     config = tiny_config()
-    return gpt2_module("GPT2Block(config)", lambda: learner.GPT2Block(config), PREFIX)
+    return once("block", lambda: gpt2_module("GPT2Block(config)", lambda: learner.GPT2Block(config),
+                                             PREFIX))
 
 
 def _mistakes(x) -> dict:
@@ -39,6 +41,24 @@ def _halfway(block, g) -> str | None:
     return (f"Your ln_1 and attn already differ from GPT-2: {problem}" if problem else
             "Your ln_1 and attn give GPT-2's x + attn(ln_1(x)), so look after that point: "
             "the MLP half, or how forward() connects the parts.")
+
+
+def test_parameter_names(learner):
+    """ln_1, attn, ln_2 and mlp by GPT-2's names: block 0's weights load (a mismatch is said by
+    name when loading)."""
+    _block(learner)
+
+
+def test_halfway_point(learner):
+    """x + attn(ln_1(x)), from your block's own ln_1 and attn: GPT-2's hidden state after the
+    attention half of block 0."""
+    g = fixture("golden/step_09.npz")
+    block = _block(learner)
+    if block is None:
+        return
+    x = tensor(g["x"])
+    out = run("x + attn(ln_1(x))", lambda: x + block.attn(block.ln_1(x)))
+    expect_close("the halfway point x + attn(ln_1(x))", out, g["after_attn"])
 
 
 def test_matches_gpt2_block(learner):

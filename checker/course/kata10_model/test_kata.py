@@ -25,6 +25,12 @@ def _mistakes(ids, config) -> dict:
     }
 
 
+def test_parameter_names(learner):
+    """wte, wpe, h.N.* and ln_f by GPT-2's names (transformer.* without the prefix): the weights
+    load (a mismatch is said by name when loading)."""
+    _model(learner)
+
+
 def test_matches_gpt2_model(learner):
     g = fixture("golden/step_10.npz")
     model, config = _model(learner)

@@ -18,6 +18,12 @@ def _logits(model, g):
     return once("logits", lambda: run("MaxGPT2LMHeadModel(ids)", lambda: model(ids_tensor(g["ids"]))))
 
 
+def test_parameter_names(learner):
+    """transformer.* and lm_head.weight by GPT-2's names: the weights load, the same wte matrix
+    into transformer.wte.weight and lm_head.weight (a mismatch is said by name when loading)."""
+    _model(learner)
+
+
 def test_logits_match_gpt2(learner):
     g = fixture("golden/step_11.npz")
     model = _model(learner)
