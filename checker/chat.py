@@ -14,9 +14,11 @@ import os
 import sys
 import time
 
-from checker import sigint
+from checker import compiles, lifeline, sigint
 
 sigint.install()  # before MAX: eager MAX is 20-60x slower on Python 3.11 without it
+if os.environ.get("KATA_PARENT_PID"):  # a learner's endless loop must not outlive `kata chat`
+    lifeline.tie_to(int(os.environ.pop("KATA_PARENT_PID")))
 
 
 class Streamer:
@@ -95,7 +97,10 @@ def main(argv: list[str]) -> int:
     from checker.models.llama_tokenizer import GGUFTokenizer
     from checker.paths import repo_root
 
+    from checker.generate import say_compiled
+
     gguf, max_tokens, temperature, *question = argv
+    compiles.install(lambda name: None, say_compiled)  # MAX's own "compiled ... on the fly" goes
     root = repo_root()
     files = {str(p.resolve()) for p in (root / "katas").glob("*.py")}
     tokenizer = GGUFTokenizer.from_gguf(gguf)

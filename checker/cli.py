@@ -354,6 +354,7 @@ def chat_command(question: str | None, gguf_path: Path | None, max_tokens: int, 
     model_kata = curriculum.get(kata.uses[-1]) if kata.uses else kata
     env = dict(os.environ, KATA_ROOT=str(curriculum.root), PYTHONUNBUFFERED="1",
                KATA_MODEL_MODULE=model_kata.module, KATA_LOADER_MODULE=kata.module,
+               KATA_PARENT_PID=str(os.getpid()),
                PYTHONPATH=os.pathsep.join([str(curriculum.root), os.environ.get("PYTHONPATH", "")]))
     env.setdefault("MAX_EAGER_EXECUTOR", "interpreter")
     errors.print(f"Your own Llama (your katas up to kata {kata.number}) with {gguf.name}. No KV cache "
