@@ -97,10 +97,8 @@ def main(argv: list[str]) -> int:
     from checker.models.llama_tokenizer import GGUFTokenizer
     from checker.paths import repo_root
 
-    from checker.generate import say_compiled
-
     gguf, max_tokens, temperature, *question = argv
-    compiles.install(lambda name: None, say_compiled)  # MAX's own "compiled ... on the fly" goes
+    compiles.install(lambda name: None, compiles.say_compiled)  # MAX's own "compiled ... on the fly" goes
     root = repo_root()
     files = {str(p.resolve()) for p in (root / "katas").glob("*.py")}
     tokenizer = GGUFTokenizer.from_gguf(gguf)

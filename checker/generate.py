@@ -39,7 +39,7 @@ def main(argv: list[str]) -> int:
     from max.dtype import DType
     from max.experimental.tensor import default_device, default_dtype
 
-    compiles.install(lambda name: None, say_compiled)  # MAX's own "compiled ... on the fly" goes
+    compiles.install(lambda name: None, compiles.say_compiled)  # MAX's own "compiled ... on the fly" goes
     files = {str(p.resolve()) for p in (root / "katas").glob("*.py")}
     try:
         with default_device(CPU()), default_dtype(DType.float32):
@@ -66,12 +66,6 @@ def main(argv: list[str]) -> int:
     print(f"({len(tokens) - len(ids)} new tokens in {seconds:.1f} s)", file=sys.stderr)
     return 0
 
-
-def say_compiled(name: str, seconds: float) -> None:
-    """A real compile (not a load from MAX's cache), in the course's words, on stderr."""
-    if seconds >= 1:  # shorter ones are loads from MAX's cache
-        print(f"(MAX compiled {name} for this machine in {seconds:.0f} s, once; `kata setup` "
-              "compiles every operation ahead of time.)", file=sys.stderr)
 
 
 if __name__ == "__main__":
