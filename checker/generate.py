@@ -67,7 +67,6 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-
 if __name__ == "__main__":
     try:
         sys.exit(main(sys.argv[1:]))
