@@ -104,7 +104,11 @@ class CompileClock:
                 seconds = float(seconds)
             except ValueError:
                 continue
-            if seconds >= NOTICE_S:
+            if seconds >= NOTICE_S and name == compiles.REFUSED:
+                self._say("compiled", f"MAX compiled {name} in {seconds:.0f} s. Such a graph is "
+                                      "compiled anew in every check: your lesson shows a spelling "
+                                      "that runs without it.")
+            elif seconds >= NOTICE_S:
                 text = f"MAX compiled {name} for this machine in {seconds:.0f} s (once: it is cached now)."
                 if not self.told_setup:
                     self.told_setup = True
