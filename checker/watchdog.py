@@ -85,8 +85,9 @@ class CompileClock:
             self.name, self.since, self.announced = name, now, False
         if name and not self.announced and now - self.since >= ANNOUNCE_AFTER_S:
             self.announced = True
-            self._say("compiling", f"MAX is compiling {name} for this machine (the first use "
-                                   "only; this time does not count against the check's limit) ...")
+            when = "" if name == compiles.REFUSED else " for this machine (the first use only; "
+            self._say("compiling", f"MAX is compiling {name}{when or ' ('}this time does not "
+                                   "count against the check's limit) ...")
         self._read_compiled()
 
     def _read_compiled(self) -> None:
