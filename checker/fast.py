@@ -23,8 +23,10 @@ def batched(call):
     """call() with all the MAX operations it stages realized together, as one graph."""
     from max.experimental.realization_context import EagerRealizationContext, realization_context
 
+    from checker.compiles import staged_executor
+
     try:
-        with EagerRealizationContext() as context, realization_context(context):
+        with EagerRealizationContext(staged_executor()) as context, realization_context(context):
             return call()
     except Exception:  # noqa: BLE001 - plain eager below gives the learner's own error
         return call()
