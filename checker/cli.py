@@ -248,10 +248,13 @@ RANDOM_WEIGHTS = (
     "numbers (made for checking, not for writing), so its words are random too. What counts is "
     "that your model computes GPT-2's numbers, token for token.")
 NEXT = (
-    "Next: Part 2 of the course (coming) builds a modern LLM the same way and ends with a real "
-    "model. Real GPT-2 weights, where they are already on this machine (a Hugging Face cache, or a "
-    "folder in its layout): `pip install -e \".[maintainer]\"`, `kata dev fixtures --model gpt2 "
-    "--out real-fixtures/`, then `kata run --fixtures real-fixtures/ \"Hello\"`.")
+    "Next: Part 2 builds a modern LLM the same way and ends with a real pretrained model, "
+    "SmolLM2-135M-Instruct, running on your own code. Real GPT-2 weights, where they are already "
+    "on this machine (a Hugging Face cache, or a folder in its layout): `pip install -e "
+    "\".[maintainer]\"`, `kata dev fixtures --model gpt2 --out real-fixtures/`, then `kata run "
+    "--fixtures real-fixtures/ \"Hello\"`.")
+CHAT = ("Your own Llama now runs SmolLM2-135M-Instruct's real weights: talk to it with `kata chat`, "
+        "or ask it one thing: `kata chat \"What is the capital of France?\"`.")
 
 
 def _after(curriculum: Curriculum, kata: Kata, result: CheckResult, first_pass: bool) -> None:
@@ -260,11 +263,15 @@ def _after(curriculum: Curriculum, kata: Kata, result: CheckResult, first_pass: 
                       f"Stuck? `kata hint {kata.number}`.")
         return
     following = [k for k in curriculum.katas if k.number == kata.number + 1]
-    if not following:
-        console.print("[bold green]That was the last kata: your GPT-2 is complete![/]")
+    if kata.command == "run":  # the end of the GPT-2 part: what its words are, and what comes next
+        console.print("[bold green]Your GPT-2 is complete![/]")
         if random_weights(fixtures_dir(curriculum.root)):
             console.print(escape(RANDOM_WEIGHTS.format(text="The text your GPT-2 wrote above") + " "
                                  + NEXT), highlight=False)
+    elif kata.command == "chat":
+        console.print(escape(CHAT), style="bold green")
+    if not following:
+        console.print("[bold green]That was the last kata.[/]")
     elif first_pass:
         nxt = following[0]
         console.print(f"[bold green]Kata {nxt.number} unlocked: {nxt.title}.[/] Read {nxt.lesson}, "
