@@ -146,11 +146,16 @@ def sample_slice(logits: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.nd
 
 
 def golden_sampling(model, tok) -> dict:
+    return {"npz": golden_arrays(*real_logits(model, tok))}
+
+
+def golden_arrays(logits: np.ndarray, ids: np.ndarray) -> dict[str, np.ndarray]:
+    """Every case's settings and Hugging Face's answer, as named arrays: "top_k.1.top_k",
+    "top_k.1.out", ... (kit.cases reads them back)."""
     import torch
     from transformers import (MinPLogitsWarper, RepetitionPenaltyLogitsProcessor,
                               TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper)
 
-    logits, ids = real_logits(model, tok)
     t_logits, t_ids = torch.from_numpy(logits), torch.from_numpy(ids)
     arrays = {"logits": logits, "input_ids": ids}
 
@@ -191,7 +196,7 @@ def golden_sampling(model, tok) -> dict:
     for i, settings in enumerate(SAMPLED):
         settings = settle(settings, s_logits, s_ids)
         put(f"sampled.{i}", settings, hf_probs(s_logits, s_ids, settings))
-    return {"npz": arrays}
+    return arrays
 
 
 # fixture file (relative to fixtures/) -> the function that makes its content
