@@ -16,6 +16,8 @@ float32 filter must not fail on rounding.
 import numpy as np
 
 from checker.models import sampling as ref
+
+from .kit import MIN_P_MARGIN, SAMPLE_VOCAB, choose_top_p, settle
 from checker.models.gpt2_golden import SENTENCE, to_numpy
 
 FAMILY = "part3"  # the family whose model (the logits source) and tokenizer the builder is given
@@ -24,10 +26,7 @@ POSITIONS = (3, 6, 9, 12)  # rows of the sentence's logits used
 SHARPEN = 2.0  # the tiny model's logits are flat (top probability ~0.1); x2 is a confident model
 TOP_K_TIE_ROW = 1  # ranks 49-52 of this row set equal to rank 50: top_k=50 keeps 52 tokens
 TOP_TIE_ROW = 2  # the two largest logits of this row equal: top_k=1 keeps both
-P_MARGIN = 1e-4
-MIN_P_MARGIN = 1e-3
 
-SAMPLE_VOCAB = 4096  # the statistical check draws over a 4096-token slice of a real row
 
 TEMPERATURES = (0.7, 1.3)
 PENALTIES = (1.3, 0.7)
@@ -103,30 +102,6 @@ def hf_probs(logits: np.ndarray, ids: np.ndarray, settings: dict) -> np.ndarray:
     processors = hf_processors(settings, ids.shape[1])
     scores = processors(torch.from_numpy(ids), torch.from_numpy(logits.copy()))
     return to_numpy(torch.softmax(scores, dim=-1))
-
-
-def choose_top_p(scores: np.ndarray, target: float) -> float:
-    """A top_p near target that no row's cumulative probabilities come within P_MARGIN of, and
-    where no tie straddles the boundary (a learner's float32 sum then decides as Hugging Face's)."""
-    for step in range(1, 2000):
-        for p in (target + step * 2.5e-5, target - step * 2.5e-5):
-            if 0 < p < 1 and ref.top_p_margin(scores, p) > P_MARGIN:
-                return round(p, 6)
-    raise RuntimeError(f"no top_p near {target} is clear of the rows' cumulative probabilities")
-
-
-def settle(settings: dict, logits: np.ndarray, ids: np.ndarray) -> dict:
-    """settings with top_p moved off float32's boundaries; checks min_p and top_k margins."""
-    settings = dict(settings)
-    before_p = ref.processed_scores(logits, ids, **{k: v for k, v in settings.items()
-                                                    if k != "top_p" and k != "min_p"})
-    if "top_p" in settings:
-        settings["top_p"] = choose_top_p(before_p, settings["top_p"])
-    if "min_p" in settings:
-        before_min_p = ref.processed_scores(logits, ids, **{k: v for k, v in settings.items()
-                                                            if k != "min_p"})
-        assert ref.min_p_margin(before_min_p, settings["min_p"]) > MIN_P_MARGIN, settings
-    return settings
 
 
 def sample_slice(logits: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -35,6 +35,7 @@ CALLS = 4
 DRAWS = ROWS * CALLS
 EPS = 0.095
 SEED = 20261202
+SAMPLE_VOCAB = 4096  # the sampled cases draw over a 4096-token slice of a real row
 SAME_CALLS_BOUND = 1e-12
 
 
@@ -63,6 +64,42 @@ def describe(settings: dict) -> str:
 def sampler_settings(settings: dict) -> dict:
     """The settings next_token_probs and sample_next_token take (keyword arguments)."""
     return {k: v for k, v in settings.items() if k in SETTINGS}
+
+
+# ---- settings on which float32 cannot decide differently from float64 ---------------------------
+P_MARGIN = 1e-4  # top_p this far from every cumulative probability (float32 sums err ~1e-6)
+MIN_P_MARGIN = 1e-3  # no probability within 0.1% of min_p's threshold
+TOP_K_MARGIN = 1e-4  # the k-th logit (after temperature) this far above the next distinct one
+
+
+def choose_top_p(scores: np.ndarray, target: float) -> float:
+    """A top_p near target that no row's cumulative probabilities come within P_MARGIN of, and
+    where no tie straddles the boundary (a learner's float32 sum then decides as Hugging Face's)."""
+    for step in range(1, 2000):
+        for p in (target + step * 2.5e-5, target - step * 2.5e-5):
+            if 0 < p < 1 and ref.top_p_margin(scores, p) > P_MARGIN:
+                return round(p, 6)
+    raise ValueError(f"no top_p near {target} is clear of the rows' cumulative probabilities")
+
+
+def settle(settings: dict, logits: np.ndarray, ids: np.ndarray) -> dict:
+    """settings with top_p moved off float32's boundaries; checks min_p and top_k margins."""
+    settings = dict(settings)
+    before_p = ref.processed_scores(logits, ids, **{k: v for k, v in settings.items()
+                                                    if k != "top_p" and k != "min_p"})
+    if "top_p" in settings:
+        settings["top_p"] = choose_top_p(before_p, settings["top_p"])
+    if settings.get("top_k"):
+        before_k = ref.processed_scores(logits, ids, **{k: v for k, v in settings.items()
+                                                        if k in ("temperature", "repetition_penalty")})
+        if ref.top_k_margin(before_k, settings["top_k"]) <= TOP_K_MARGIN:
+            raise ValueError(f"top_k={settings['top_k']}: the k-th logit nearly ties the next one")
+    if "min_p" in settings:
+        before_min_p = ref.processed_scores(logits, ids, **{k: v for k, v in settings.items()
+                                                            if k != "min_p"})
+        if ref.min_p_margin(before_min_p, settings["min_p"]) <= MIN_P_MARGIN:
+            raise ValueError(f"min_p={settings['min_p']} is within float32 rounding of a token")
+    return settings
 
 
 # ---- what each named mistake computes ----------------------------------------------------------

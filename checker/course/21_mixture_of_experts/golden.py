@@ -40,8 +40,6 @@ def tiny_block():
 
 def hidden_states(block, shape=X_SHAPE, seed=SEED) -> np.ndarray:
     """Inputs whose top-2 choice no float32 rounding can change (see CHOICE_MARGIN)."""
-    import torch
-
     from checker.models import moe as ref
 
     weights = ref.as_float64({k: v.detach().numpy() for k, v in block.state_dict().items()})
