@@ -25,16 +25,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 KATAS = {
-    20: dict(slug="sampling", title="Choosing the next token", folder="checker/course/20_sampling",
+    20: dict(slug="sampling", title="Choosing the next token", folder="checker/course/kata20_sampling",
              fixture="golden/step_20.npz", time_limit_s=240),
     21: dict(slug="mixture-of-experts", title="Mixture of experts",
-             folder="checker/course/21_mixture_of_experts", fixture="golden/step_21.npz",
+             folder="checker/course/kata21_mixture_of_experts", fixture="golden/step_21.npz",
              time_limit_s=240),
 }
 # what the fixtures are made from: a change to any of these rebuilds the cache
 SOURCES = ["checker/models/sampling.py", "checker/models/moe.py", "checker/models/part3_golden.py",
-           "checker/models/gpt2_golden.py", "checker/course/20_sampling/golden.py",
-           "checker/course/20_sampling/kit.py", "checker/course/21_mixture_of_experts/golden.py"]
+           "checker/models/gpt2_golden.py", "checker/course/kata20_sampling/golden.py",
+           "checker/course/kata20_sampling/kit.py", "checker/course/kata21_mixture_of_experts/golden.py"]
 
 
 def fixtures_folder() -> Path:

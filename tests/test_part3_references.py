@@ -19,9 +19,9 @@ pytest.importorskip("transformers")
 from checker.models import moe  # noqa: E402
 from checker.models import sampling as ref  # noqa: E402
 
-G20 = importlib.import_module("checker.course.20_sampling.golden")
-G21 = importlib.import_module("checker.course.21_mixture_of_experts.golden")
-T20 = importlib.import_module("checker.course.20_sampling.kit")
+G20 = importlib.import_module("checker.course.kata20_sampling.golden")
+G21 = importlib.import_module("checker.course.kata21_mixture_of_experts.golden")
+T20 = importlib.import_module("checker.course.kata20_sampling.kit")
 
 TOL = 1e-5  # float32 Hugging Face against float64 numpy, on logits of size ~10
 
@@ -108,7 +108,7 @@ def test_top_p_equals_hf(rows, p, keep):
         differ = np.isfinite(mine[r]) != np.isfinite(theirs[r])
         if differ.any():
             assert len(np.unique(logits[r][differ])) == 1 and ref.top_p_margin(logits[r:r + 1], p) == 0
-        elif ref.top_p_margin(logits[r:r + 1], p) > G20.P_MARGIN:
+        elif ref.top_p_margin(logits[r:r + 1], p) > T20.P_MARGIN:
             same_filtering(mine[r], theirs[r])
 
 
@@ -250,7 +250,7 @@ def test_moe_mistakes_are_far(block, capsys):
     x = G21.hidden_states(block)
     weights = moe.as_float64({k: v.numpy() for k, v in block.state_dict().items()})
     right = moe.moe(x, weights)
-    T21 = importlib.import_module("checker.course.21_mixture_of_experts.kit")
+    T21 = importlib.import_module("checker.course.kata21_mixture_of_experts.kit")
     lines = []
     for advice, wrong in T21.mistakes(x, weights, block.top_k).items():
         gap = float(np.abs(wrong - right).max())
