@@ -92,7 +92,8 @@ def check(number: int, learner: Path):
 
 
 def show(verdict, label: str) -> None:
-    print(f"\n== {label}: {verdict.status.upper()} ({verdict.duration_s} s)", flush=True)
+    print(f"\n== {label}: {verdict.status.upper()} ({verdict.duration_s} s, MAX compiling "
+          f"{verdict.compile_s:.0f} s; fresh inputs: {verdict.fresh_judgement})", flush=True)
     if verdict.message:
         print("   " + verdict.message.replace("\n", "\n   "))
     for test in verdict.tests:

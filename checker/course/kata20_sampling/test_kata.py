@@ -76,12 +76,14 @@ def kept_summary(out: np.ndarray, expected: np.ndarray, logits: np.ndarray) -> s
 
 def check(what: str, out: np.ndarray, expected: np.ndarray, logits: np.ndarray, mistakes: dict,
           atol: float, rtol: float, hint: str = "") -> bool:
-    problem = diagnose.compare(what, out, expected, atol=atol, rtol=rtol)
+    with np.errstate(invalid="ignore"):  # -inf minus -inf where both filtered: equal
+        problem = diagnose.compare(what, out, expected, atol=atol, rtol=rtol)
     if problem is None:
         return True
     if out.shape == expected.shape:
         problem += kept_summary(out, expected, logits)
-        advice = diagnose.recognise(out, mistakes, atol=atol, rtol=rtol)
+        with np.errstate(invalid="ignore"):
+            advice = diagnose.recognise(out, mistakes, atol=atol, rtol=rtol)
         if advice:
             problem += f"\nThis is what happens when {advice}"
         elif hint:
