@@ -105,7 +105,52 @@ def show(verdict, label: str) -> None:
 
 
 # kata -> [(name, [(text in the solution, the mistaken text)], words the checker must say)]
-MUTANTS: dict[int, list] = {20: [], 21: []}
+_PROBS = "    return F.softmax(scores)\n"
+_TEMPER = "    scores = apply_temperature(scores, temperature)  # before the filters: top-p and min-p see it\n"
+MUTANTS: dict[int, list] = {
+    20: [
+        ("no-renormalisation", [(_PROBS, "    unfiltered = apply_temperature(apply_repetition_penalty("
+                                 "logits, input_ids, repetition_penalty) if repetition_penalty != 1.0 "
+                                 "else logits, temperature)\n"
+                                 "    return F.where(scores == NEG_INF, 0.0, F.softmax(unfiltered))\n")],
+         "were not renormalised"),
+        ("top-p-drops-crossing-token",
+         [("removed = (from_here <= 1 - top_p) & (rank >= min_tokens_to_keep)",
+           "removed = (F.cumsum(probs, axis=-1) > top_p) & (rank >= min_tokens_to_keep)")],
+         "dropped the token that crosses top_p"),
+        ("top-k-one-too-many", [("values, _ = F.top_k(logits, k, axis=-1)",
+                                 "values, _ = F.top_k(logits, k + 1, axis=-1)"),
+                                ("kth = values[:, k - 1:k]", "kth = values[:, k:k + 1]")],
+         "one token too many"),
+        ("top-k-removes-kth", [("return F.where(logits < kth, NEG_INF, logits)",
+                                "return F.where(logits <= kth, NEG_INF, logits)")],
+         "the k-th largest logit itself was removed"),
+        ("top-k-drops-ties", [("    kth = values[:, k - 1:k]\n    return F.where(logits < kth, NEG_INF, logits)",
+                               "    values, indices = F.top_k(logits, k, axis=-1)\n"
+                               "    return F.scatter(F.full_like(logits, NEG_INF), values, indices, axis=-1)")],
+         "keeps every token whose logit equals"),
+        ("temperature-after-filters", [(_TEMPER, ""), (_PROBS, "    return F.softmax(apply_temperature(scores, temperature))\n")],
+         "temperature was applied after the filters"),
+        ("penalty-divides-negative-logits",
+         [("penalised = F.where(seen < 0, seen * penalty, seen / penalty)", "penalised = seen / penalty")],
+         "a NEGATIVE logit divided by a penalty above 1"),
+        ("min-p-unscaled", [("threshold = min_p * F.max(probs, axis=-1)",
+                             "threshold = min_p + 0 * F.max(probs, axis=-1)")],
+         "min_p was compared with the probabilities directly"),
+        ("sampler-greedy", [("tokens = [_rng.choice(probs.shape[-1], p=row) for row in probs]",
+                             "tokens = [int(np.argmax(row)) for row in probs]")],
+         "They look like the argmax"),
+        ("sampler-reseeds", [("tokens = [_rng.choice(probs.shape[-1], p=row) for row in probs]",
+                              "rng = np.random.default_rng(0)\n"
+                              "    tokens = [rng.choice(probs.shape[-1], p=row) for row in probs]")],
+         "same 250 tokens on each of 4 calls"),
+        ("sampler-unfiltered", [("    probs = next_token_probs(logits, input_ids, temperature=temperature, top_k=top_k, top_p=top_p,\n"
+                                 "                             min_p=min_p, repetition_penalty=repetition_penalty)\n",
+                                 "    probs = F.softmax(apply_temperature(logits, temperature))\n")],
+         "Draw from the filtered distribution"),
+    ],
+    21: [],
+}
 
 
 def mutants(number: int) -> list[tuple[str, str, Path]]:

@@ -69,17 +69,19 @@ def apply_repetition_penalty(scores: np.ndarray, input_ids: np.ndarray, penalty:
 
 
 def top_k_filter(scores: np.ndarray, top_k: int, min_tokens_to_keep: int = 1,
-                 offset: int = 0) -> np.ndarray:
+                 offset: int = 0, strict: bool = False) -> np.ndarray:
     """TopKLogitsWarper: keeps every token whose score is >= the k-th largest (ties with it
     included, so possibly more than k), k = min(max(top_k, min_tokens_to_keep), vocab).
 
-    Mistake: offset=+1 or -1 (the threshold taken at the (k+1)-th or (k-1)-th largest)."""
+    Mistakes: offset=+1 (the threshold taken at the (k+1)-th largest: one token too many);
+    strict=True removes the k-th largest itself (`<=` instead of `<`: k - 1 kept, and a tie on
+    the boundary removed whole)."""
     scores = np.asarray(scores, dtype=np.float64)
     vocab = scores.shape[-1]
     k = min(max(int(top_k), int(min_tokens_to_keep)), vocab) + offset
     k = min(max(k, 1), vocab)
     kth = -np.sort(-scores, axis=-1)[..., k - 1:k]
-    return np.where(scores < kth, NEG_INF, scores)
+    return np.where(scores <= kth if strict else scores < kth, NEG_INF, scores)
 
 
 def top_p_keep(scores: np.ndarray, top_p: float, min_tokens_to_keep: int = 1,
@@ -133,7 +135,7 @@ def processed_scores(logits: np.ndarray, input_ids: np.ndarray | None = None,
                      temperature: float = 1.0, top_k: int | None = None, top_p: float = 1.0,
                      min_p: float | None = None, repetition_penalty: float = 1.0,
                      min_tokens_to_keep: int = 1, temperature_last: bool = False,
-                     top_k_offset: int = 0, keep_crossing: bool = True,
+                     top_k_offset: int = 0, top_k_strict: bool = False, keep_crossing: bool = True,
                      penalty_sign: str = "right", min_p_scaled: bool = True) -> np.ndarray:
     """The scores `generate(do_sample=True, ...)` samples from, in its order: repetition penalty,
     temperature, top-k, top-p, min-p. A setting that is off (top_k None or 0, top_p 1.0,
@@ -147,7 +149,7 @@ def processed_scores(logits: np.ndarray, input_ids: np.ndarray | None = None,
     if not temperature_last:
         s = apply_temperature(s, temperature)
     if top_k:
-        s = top_k_filter(s, top_k, min_tokens_to_keep, offset=top_k_offset)
+        s = top_k_filter(s, top_k, min_tokens_to_keep, offset=top_k_offset, strict=top_k_strict)
     if top_p < 1.0:
         s = top_p_filter(s, top_p, min_tokens_to_keep, keep_crossing=keep_crossing)
     if min_p is not None:

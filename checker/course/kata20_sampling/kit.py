@@ -127,8 +127,9 @@ PER_OCCURRENCE = ("the penalty was applied once per occurrence: a token that app
                   "was penalised three times. Hugging Face penalises each token in input_ids once.")
 TOP_K_PLUS = ("top-k is off by one: one token too many was kept (the threshold taken at the "
               "(k+1)-th largest logit). Keep the tokens whose logit is >= the k-th largest.")
-TOP_K_MINUS = ("top-k is off by one: the k-th token itself was removed (k - 1 kept). Remove only the "
-               "tokens whose logit is strictly below the k-th largest.")
+TOP_K_MINUS = ("top-k is off by one: the k-th largest logit itself was removed (`<=` instead of "
+               "`<`, so k - 1 tokens are kept). Remove only the tokens whose logit is strictly "
+               "below the k-th largest.")
 TOP_P_CROSSING = ("top-p dropped the token that crosses top_p: it kept only tokens whose running "
                   "total stays <= top_p. Keep the smallest set whose probability REACHES top_p: a "
                   "token is kept while the tokens above it hold less than top_p.")
@@ -163,7 +164,7 @@ def filter_mistakes(kind: str, logits: np.ndarray, ids: np.ndarray, settings: di
     keep = s.get("min_tokens_to_keep", 1)
     if kind == "top_k":
         found = {TOP_K_PLUS: ref.top_k_filter(logits, s["top_k"], keep, offset=1),
-                 TOP_K_MINUS: ref.top_k_filter(logits, s["top_k"], keep, offset=-1)}
+                 TOP_K_MINUS: ref.top_k_filter(logits, s["top_k"], keep, strict=True)}
         if keep > s["top_k"]:
             found[mtk_ignored("top_k_filter")] = ref.top_k_filter(logits, s["top_k"])
         return found
@@ -189,7 +190,7 @@ def probs_mistakes(logits: np.ndarray, ids: np.ndarray, settings: dict) -> dict:
              TEMPERATURE_AFTER: ref.next_token_probs(logits, ids, temperature_last=True, **s)}
     if s.get("top_k"):
         found[TOP_K_PLUS] = ref.next_token_probs(logits, ids, top_k_offset=1, **s)
-        found[TOP_K_MINUS] = ref.next_token_probs(logits, ids, top_k_offset=-1, **s)
+        found[TOP_K_MINUS] = ref.next_token_probs(logits, ids, top_k_strict=True, **s)
     if s.get("top_p", 1.0) < 1.0:
         found[TOP_P_CROSSING] = ref.next_token_probs(logits, ids, keep_crossing=False, **s)
     if s.get("top_p", 1.0) < 1.0 and s.get("top_k"):
