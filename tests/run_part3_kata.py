@@ -178,11 +178,14 @@ def main(argv=None) -> int:
                         help="learner files (default: the kata's reference solution)")
     parser.add_argument("--mutants", action="store_true",
                         help="also check each named mistake put into the solution (MUTANTS)")
+    parser.add_argument("--only", action="append", default=[],
+                        help="with --mutants: only the mutants of these names")
     args = parser.parse_args(argv)
     os.environ["KATA_FIXTURES"] = str(build_fixtures(fixtures_folder()))
     runs = [(str(p), None, p.resolve()) for p in args.learners]
     if args.mutants:
-        runs += [(f"mutant {name}", words, path) for name, words, path in mutants(args.kata)]
+        runs += [(f"mutant {name}", words, path) for name, words, path in mutants(args.kata)
+                 if not args.only or name in args.only]
     if not runs:
         runs = [("reference solution", None, ROOT / KATAS[args.kata]["folder"] / "solution.py")]
     table = []
