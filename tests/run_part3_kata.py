@@ -178,11 +178,14 @@ def main(argv=None) -> int:
                         help="learner files (default: the kata's reference solution)")
     parser.add_argument("--mutants", action="store_true",
                         help="also check each named mistake put into the solution (MUTANTS)")
+    parser.add_argument("--failing", action="append", default=[], type=Path,
+                        help="a learner file that must fail (e.g. the untouched skeleton)")
     parser.add_argument("--only", action="append", default=[],
                         help="with --mutants: only the mutants of these names")
     args = parser.parse_args(argv)
     os.environ["KATA_FIXTURES"] = str(build_fixtures(fixtures_folder()))
     runs = [(str(p), None, p.resolve()) for p in args.learners]
+    runs += [(str(p), "", p.resolve()) for p in args.failing]  # "" is in any message
     if args.mutants:
         runs += [(f"mutant {name}", words, path) for name, words, path in mutants(args.kata)
                  if not args.only or name in args.only]
