@@ -4,8 +4,9 @@
 A tiny Mixtral MoE block (hidden 32, intermediate 48, 8 experts, 2 per token), every weight drawn
 from a fixed seed at a scale that makes the routing informative: the router's probabilities
 range from near-even to one expert dominating, so renormalising, top-1 and per-sequence routing
-all change the output by far more than float32 rounding. Tokens whose 2nd and 3rd most probable
-experts are within 1e-3 are redrawn: there float32 rounding could pick a different expert.
+all change the output by far more than float32 rounding. Tokens whose four most probable experts
+are not 1e-3 apart are redrawn: there float32 rounding could pick a different expert. Also the
+same block with 3 experts per token (out_top3).
 """
 
 import numpy as np
@@ -21,13 +22,14 @@ X_SHAPE = (2, 7, 32)  # two sequences of seven tokens
 CHOICE_MARGIN = 1e-3
 
 
-def tiny_block():
-    """The seeded MixtralSparseMoeBlock (eval mode, eager experts)."""
+def tiny_block(**changes):
+    """The seeded MixtralSparseMoeBlock (eval mode, eager experts); `changes` to the config keep
+    the weights."""
     import torch
     from transformers import MixtralConfig
     from transformers.models.mixtral.modeling_mixtral import MixtralSparseMoeBlock
 
-    config = MixtralConfig(**CONFIG, router_jitter_noise=0.0)
+    config = MixtralConfig(**{**CONFIG, **changes}, router_jitter_noise=0.0)
     torch.manual_seed(SEED)
     block = MixtralSparseMoeBlock(config)
     generator = torch.Generator().manual_seed(SEED)
@@ -49,11 +51,12 @@ def hidden_states(block, shape=X_SHAPE, seed=SEED) -> np.ndarray:
         flat = x.reshape(-1, shape[-1])
         probs = ref.softmax(ref.router_logits(flat.astype(np.float64), weights))
         ordered = -np.sort(-probs, axis=-1)
-        bad = ordered[:, 1] - ordered[:, 2] <= CHOICE_MARGIN
+        # clear choices for 2 experts per token and for 3 (the second golden output), and for 1
+        bad = (np.diff(-ordered[:, :4], axis=-1) <= CHOICE_MARGIN).any(axis=-1)
         if not bad.any():
             return x
         flat[bad] = rng.standard_normal((int(bad.sum()), shape[-1])).astype(np.float32)
-    raise RuntimeError("could not draw tokens with a clear top-2 choice")
+    raise RuntimeError("could not draw tokens with a clear choice of experts")
 
 
 def golden_moe(model, tok) -> dict:
@@ -69,6 +72,10 @@ def golden_moe(model, tok) -> dict:
     arrays = {"x": x, "out": to_numpy(out), "router_logits": to_numpy(logits),
               "router_scores": to_numpy(scores), "router_indices": indices.numpy().astype(np.int64)}
     arrays.update({name: to_numpy(t) for name, t in block.state_dict().items()})
+    # the same weights with 3 experts per token: a block that hardcodes 2 (or 1) is seen
+    three = tiny_block(num_experts_per_tok=3)
+    with torch.no_grad():
+        arrays["out_top3"] = to_numpy(three(torch.from_numpy(x)))
     arrays.update({f"config.{k}": np.array(v) for k, v in CONFIG.items() if k != "hidden_act"})
     return {"npz": arrays}
 
