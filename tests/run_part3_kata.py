@@ -149,7 +149,36 @@ MUTANTS: dict[int, list] = {
                                  "    probs = F.softmax(apply_temperature(logits, temperature))\n")],
          "Draw from the filtered distribution"),
     ],
-    21: [],
+    21: [
+        ("per-sequence-routing", [("        _, top_k_weights, top_k_index = self.gate(tokens)",
+                                   "        per_sequence = F.broadcast_to(F.mean(hidden_states, axis=1), "
+                                   "hidden_states.shape)\n"
+                                   "        _, top_k_weights, top_k_index = self.gate(per_sequence.reshape("
+                                   "[int(batch) * int(seq), int(hidden)]))")],
+         "chosen once per sequence"),
+        ("not-renormalised", [("        top_weights = top_weights / F.sum(top_weights, axis=-1)\n", "")],
+         "were not renormalised"),
+        ("top-k-before-softmax", [("        probs = F.softmax(router_logits)  # over ALL experts: each token's preferences\n"
+                                   "        top_weights, top_indices = F.top_k(probs, self.top_k, axis=-1)\n",
+                                   "        kept, top_indices = F.top_k(router_logits, self.top_k, axis=-1)\n"
+                                   "        masked = F.where(router_logits >= kept[:, -1:], router_logits, 0.0)\n"
+                                   "        top_weights = F.gather_nd(F.softmax(masked), top_indices.reshape("
+                                   "[int(hidden_states.shape[0]), self.top_k, 1]), batch_dims=1)\n"),
+                                  ("        top_weights = top_weights / F.sum(top_weights, axis=-1)\n", "")],
+         "top-k was taken before the softmax"),
+        ("top-1", [("self.top_k = config.num_experts_per_tok", "self.top_k = 1")],
+         "only one expert was used"),
+        ("two-hardcoded", [("self.top_k = config.num_experts_per_tok", "self.top_k = 2")],
+         "fixed in your code"),
+        ("weights-before-experts", [("        gate_up = hidden_states @ self.gate_up_proj.transpose(1, 2)",
+                                     "        scaled = routing.transpose(0, 1).reshape([self.num_experts, tokens, 1]) "
+                                     "* hidden_states\n"
+                                     "        gate_up = scaled @ self.gate_up_proj.transpose(1, 2)"),
+                                    ("return F.sum(out * weights, axis=0)", "return F.sum(out, axis=0)")],
+         "applied to the token before the expert"),
+        ("gate-up-swapped", [("gate, up = F.chunk(gate_up, 2, axis=-1)", "up, gate = F.chunk(gate_up, 2, axis=-1)")],
+         "halves of gate_up_proj are swapped"),
+    ],
 }
 
 

@@ -23,8 +23,8 @@ TOPK_BEFORE_SOFTMAX = ("the top-k was taken before the softmax with the other ex
                        "0 instead of -inf, so experts that were not chosen still take a share of "
                        "the weight. Softmax over all experts, then top-k, then divide by the sum "
                        "(or: softmax over only the k chosen logits, which gives the same weights).")
-TOP_1 = ("only one expert was used per token. Mixtral routes each token to num_experts_per_tok "
-         "experts (2 here) and adds their outputs, weighted.")
+TOP_1 = ("only one expert was used per token. Mixtral routes each token to "
+         "config.num_experts_per_tok experts and adds their outputs, weighted.")
 WEIGHTS_BEFORE = ("the routing weight was applied to the token before the expert (expert(w * x)) "
                   "instead of to the expert's output (w * expert(x)). SwiGLU is not linear: scale "
                   "what the expert returns.")
