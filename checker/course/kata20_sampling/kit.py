@@ -13,23 +13,7 @@ SETTINGS = ("temperature", "top_k", "top_p", "min_p", "repetition_penalty")
 FILTER_ATOL = FILTER_RTOL = 1e-5  # logits of size ~20 in float32: rounding is ~2e-6
 PROB_ATOL, PROB_RTOL = 1e-6, 1e-4  # probabilities: float32 softmax against float64
 
-# ---- the statistical check of sample_next_token ------------------------------------------------
-# Each case draws DRAWS tokens: CALLS calls of sample_next_token on a batch of ROWS copies of the
-# same logits (one draw per row). A correct sampler's draws are DRAWS independent tokens from the
-# case's exact distribution p (the golden data: softmax of generate's own processed scores).
-# With the vocabulary sorted by p, the Dvoretzky-Kiefer-Wolfowitz inequality (Massart's constant;
-# it holds for discrete distributions too, conservatively) bounds the Kolmogorov-Smirnov distance
-# D between the draws' empirical CDF and p's CDF:  P(D > EPS) <= 2 exp(-2 DRAWS EPS^2)
-# = 2 exp(-2 * 1000 * 0.095^2) = 2 exp(-18.05) = 2.9e-8 per case. The hidden tests check 4 cases
-# and the fresh inputs 1 more: a correct sampler fails a check with probability below
-# 5 * 2.9e-8 = 1.5e-7, far below one in a million, whatever random generator it uses (only
-# that its draws are independent; np.random is also seeded, so the common path is reproducible).
-# The other checks cannot fail a correct sampler at all: a token of probability 0 (one the filters
-# removed) is never drawn, and four calls giving the same ROWS tokens twice has probability
-# (sum p^2)^ROWS, which the test requires to be below 1e-12 before it says so.
-# Mistakes: a sampler drawing from q fails unless its draws land within EPS of p while they are
-# within D_pq - EPS of q; P(pass) <= 2 exp(-2 DRAWS (D_pq - EPS)^2), under 1e-9 for D_pq >= 0.2.
-# The measured D_pq of each named sampling mistake is printed by tests/test_part3_references.py.
+# ---- the statistical check of sample_next_token (argued in test_kata.py, next to the test) ----
 ROWS = 250
 CALLS = 4
 DRAWS = ROWS * CALLS

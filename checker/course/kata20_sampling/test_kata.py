@@ -4,8 +4,8 @@ Each filter is compared value for value with TemperatureLogitsWarper, Repetition
 Processor, TopKLogitsWarper, TopPLogitsWarper and MinPLogitsWarper on real logits with ties (a
 tie on the top-k boundary, a tie at the top, bfloat16-rounded rows); next_token_probs with the
 distribution generate(do_sample=True) draws from; sample_next_token statistically against that
-exact distribution, whatever random generator it uses (the bound is argued in kit.py, above
-DRAWS and EPS). Every named mistake is what the numpy reference computes with that mistake.
+exact distribution, whatever random generator it uses (the bound is argued next to the test).
+Every named mistake is what the numpy reference computes with that mistake.
 """
 
 import numpy as np
@@ -170,6 +170,23 @@ def test_sample_next_token_one_per_row(learner):
             return
 
 
+# Sampling check. Each case draws kit.DRAWS = 1000 tokens: kit.CALLS = 4 calls of
+# sample_next_token on a batch of kit.ROWS = 250 copies of the same logits (one draw per row).
+# A correct sampler's draws are 1000 independent tokens from the case's exact distribution p
+# (the golden data: softmax of the scores generate(do_sample=True) itself samples from). With
+# the vocabulary sorted by p, the Dvoretzky-Kiefer-Wolfowitz inequality (Massart's constant; it
+# holds for discrete distributions too, conservatively) bounds the Kolmogorov-Smirnov distance D
+# between the draws' empirical CDF and p's CDF, whatever generator made them:
+#     P(D > EPS) <= 2 exp(-2 * DRAWS * EPS^2) = 2 exp(-2 * 1000 * 0.095^2) = 2 exp(-18.05) = 2.9e-8
+# per case. These 4 cases and the fresh inputs' one: a correct sampler fails kata 20 with
+# probability below 5 * 2.9e-8 = 1.5e-7, far below one in a million (np.random is also seeded,
+# so the common np.random path is reproducible). The other checks cannot fail a correct sampler:
+# a removed token (probability exactly 0) is never drawn, and four calls returning the same 250
+# tokens has probability (sum p^2)^250, which must be below 1e-12 before the test says so.
+# Mistakes: a sampler drawing from q at KS distance d from p passes only if its draws land
+# within EPS of p while being within d - EPS of q: P(pass) <= 2 exp(-2 DRAWS (d - EPS)^2),
+# below 5e-9 for the smallest distance of a named sampling mistake here (0.195, printed by
+# tests/test_part3_references.py); the deterministic tests above catch the others exactly.
 @pytest.mark.parametrize("case", range(len(SAMPLED)), ids=SAMPLED)
 def test_sampling_follows_the_filtered_distribution(learner, case):
     g = _golden()
