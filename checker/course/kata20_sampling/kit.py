@@ -74,8 +74,8 @@ def settle(settings: dict, logits: np.ndarray, ids: np.ndarray) -> dict:
     if "top_p" in settings:
         settings["top_p"] = choose_top_p(before_p, settings["top_p"])
     if settings.get("top_k"):
-        before_k = ref.processed_scores(logits, ids, **{k: v for k, v in settings.items()
-                                                        if k in ("temperature", "repetition_penalty")})
+        before_k = ref.processed_scores(logits, ids, **{
+            k: v for k, v in settings.items() if k in ("temperature", "repetition_penalty")})
         if ref.top_k_margin(before_k, settings["top_k"]) <= TOP_K_MARGIN:
             raise ValueError(f"top_k={settings['top_k']}: the k-th logit nearly ties the next one")
     if "min_p" in settings:
@@ -98,12 +98,12 @@ def _per_occurrence(logits, ids, penalty):
 
 
 PENALTY_SIGN = {
-    "divide_all": "every repeated logit was divided by the penalty: a NEGATIVE logit divided by a "
-                  "penalty above 1 moves toward 0, so its token gets MORE likely. Multiply negative "
-                  "logits by the penalty and divide positive ones (Hugging Face's rule).",
-    "multiply_all": "every repeated logit was multiplied by the penalty: a POSITIVE logit grows, so "
-                    "its token gets MORE likely. Divide positive logits by the penalty and multiply "
-                    "negative ones.",
+    "divide_all": "every repeated logit was divided by the penalty: a NEGATIVE logit divided by "
+                  "a penalty above 1 moves toward 0, so its token gets MORE likely. Multiply "
+                  "negative logits by the penalty and divide positive ones (Hugging Face's rule).",
+    "multiply_all": "every repeated logit was multiplied by the penalty: a POSITIVE logit grows, "
+                    "so its token gets MORE likely. Divide positive logits by the penalty and "
+                    "multiply negative ones.",
     "reversed": "the two signs are swapped: positive logits were multiplied and negative ones "
                 "divided. Divide positive logits by the penalty, multiply negative ones.",
 }
@@ -238,7 +238,8 @@ def sampling_mistakes(logits: np.ndarray, ids: np.ndarray, settings: dict) -> di
         "They look uniform over the kept tokens: draw with the probabilities as weights, not with "
         "equal weights.": kept / kept.sum(),
         "They look like the filters were not applied: draw from the filtered distribution "
-        "(next_token_probs), not from the plain softmax.": ref.next_token_probs(logits, ids, **plain)[0],
+        "(next_token_probs), not from the plain softmax.":
+            ref.next_token_probs(logits, ids, **plain)[0],
         "They look like the temperature was ignored: divide the logits by it before filtering.":
             ref.next_token_probs(logits, ids, **untempered)[0],
         "They look like the temperature was applied after the filters: temper first, then filter.":
@@ -264,7 +265,8 @@ def filtered_differently(wrong: np.ndarray, right: np.ndarray) -> np.ndarray:
 
 
 def excess(wrong: np.ndarray, right: np.ndarray, atol: float, rtol: float) -> tuple[float, str]:
-    """How many times the tolerance `wrong` is from `right` (inf when they filter different tokens)."""
+    """How many times the tolerance `wrong` is from `right` (inf when they filter different
+    tokens)."""
     wrong, right = np.asarray(wrong, dtype=np.float64), np.asarray(right, dtype=np.float64)
     differ = int(filtered_differently(wrong, right).sum())
     if differ:

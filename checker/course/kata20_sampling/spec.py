@@ -165,7 +165,8 @@ def judge(inputs, outputs, fixtures_dir):
     probs = ref.next_token_probs(inputs["sample.logits"], inputs["sample.input_ids"],
                                  **_read(inputs, "sampled"))[0]
     if (probs[draws] == 0).any():
-        return f"sample_next_token drew token {int(draws[probs[draws] == 0][0])}, which the filters remove"
+        token = int(draws[probs[draws] == 0][0])
+        return f"sample_next_token drew token {token}, which the filters remove"
     distance = cdf_distance(draws, probs)
     if distance > kit.EPS:
         return (f"{kit.DRAWS} draws do not follow the filtered distribution (distance "

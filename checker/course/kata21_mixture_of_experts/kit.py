@@ -19,9 +19,9 @@ PER_SEQUENCE = ("the experts were chosen once per sequence (from its averaged ro
 NOT_RENORMALISED = ("the chosen experts' weights were not renormalised: they are the softmax "
                     "probabilities of the top-k experts and add up to less than 1. Divide them by "
                     "their sum.")
-TOPK_BEFORE_SOFTMAX = ("the top-k was taken before the softmax with the other experts' logits set to "
-                       "0 instead of -inf, so experts that were not chosen still take a share of "
-                       "the weight. Softmax over all experts, then top-k, then divide by the sum "
+TOPK_BEFORE_SOFTMAX = ("the top-k was taken before the softmax with the other experts' logits set "
+                       "to 0 instead of -inf, so experts that were not chosen still take a share "
+                       "of the weight. Softmax over all experts, then top-k, then divide by the sum "
                        "(or: softmax over only the k chosen logits, which gives the same weights).")
 TOP_1 = ("only one expert was used per token. Mixtral routes each token to "
          "config.num_experts_per_tok experts and adds their outputs, weighted.")
@@ -61,7 +61,8 @@ def build_block(learner, config: dict, weights: dict, what: str):
     (None, recorded, when that fails)."""
     from checker.testkit import build, load_named, tensor
 
-    block = build(f"MixtralSparseMoeBlock(MixtralConfig({', '.join(f'{k}={v}' for k, v in config.items())}))",
+    fields = ", ".join(f"{k}={v}" for k, v in config.items())
+    block = build(f"MixtralSparseMoeBlock(MixtralConfig({fields}))",
                   lambda: learner.MixtralSparseMoeBlock(learner.MixtralConfig(**config)))
     if block is None:
         return None

@@ -81,8 +81,9 @@ def test_matches_hugging_face(learner):
     out = run("MixtralSparseMoeBlock(x)", lambda: block(tensor(g["x"])))
     if out is None:
         return
+    k = int(g["config.num_experts_per_tok"])
     right = expect_close("MixtralSparseMoeBlock(x)", out, g["out"], atol=kit.ATOL, rtol=kit.RTOL,
-                         mistakes=kit.mistakes(g["x"], _weights(), int(g["config.num_experts_per_tok"])))
+                         mistakes=kit.mistakes(g["x"], _weights(), k))
     if not right:
         part = _first_wrong_part(block, g)
         expect(part is None, f"The first part that differs from Hugging Face's: {part}")
