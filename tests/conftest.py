@@ -18,13 +18,15 @@ REPO = Path(__file__).resolve().parents[1]
 LEARNERS = Path(__file__).resolve().parent / "learners"
 
 
-def _course_size() -> int:
+def _course_size(released_only: bool = False) -> int:
     from checker.curriculum import load_curriculum
 
-    return len(load_curriculum(REPO).katas)
+    curriculum = load_curriculum(REPO)
+    return len(curriculum.available if released_only else curriculum.katas)
 
 
-KATAS = _course_size()  # how many katas the course has (curriculum.yaml)
+KATAS = _course_size()  # how many katas the course lists (curriculum.yaml), released or not
+AVAILABLE = _course_size(released_only=True)  # how many are released: what --all checks
 
 # The checker's child process finds `checker` through PYTHONPATH=<course root>, so a course copy
 # must hold the whole checker package (hidden tests and solutions included), as a clone does.

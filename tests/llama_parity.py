@@ -57,7 +57,7 @@ def solved_katas(dest: Path) -> None:
     katas = dest / "katas"
     katas.mkdir(parents=True)
     (katas / "__init__.py").write_text("")
-    shutil.copyfile(REPO / "checker" / "solutions" / "step_02.py", katas / "step_02.py")
+    shutil.copyfile(REPO / "checker" / "course" / "kata02_causal_mask" / "solution.py", katas / "step_02.py")
     for number, folder in FOLDERS.items():
         shutil.copyfile(COURSE / folder / "solution.py", katas / f"step_{number:02d}.py")
 

@@ -19,7 +19,8 @@ from checker.errors import EXIT_FAIL, EXIT_PASS, EXIT_SETUP
 from checker.junit import to_xml
 from checker.results_json import all_results, kata_result
 from checker.runner import CheckResult
-from conftest import KATAS, REPO, assert_no_traceback, kata_env, place_solution, run_kata_cli
+from conftest import (AVAILABLE, REPO, assert_no_traceback, kata_env, place_solution, run_kata_cli,
+                      solution_path)
 
 SCHEMA = json.loads((REPO / "schemas" / "check-result.schema.json").read_text())
 CURRICULUM = load_curriculum(REPO)
@@ -79,16 +80,16 @@ def test_all_katas_json_and_junit(course, tmp_path):
     code, out, err = kata(course, "check", "--all", "--json", "--junit", junit)
     assert code == EXIT_FAIL, out + err
     data = validate(json.loads(out))
-    assert data["status"] == "fail" and data["score"] == 0 and data["max_score"] == KATAS
-    assert [k["kata"] for k in data["katas"]] == list(range(1, KATAS + 1))
+    assert data["status"] == "fail" and data["score"] == 0 and data["max_score"] == AVAILABLE
+    assert [k["kata"] for k in data["katas"]] == list(range(1, AVAILABLE + 1))
     assert [t["name"] for t in data["tests"]][:2] == ["Kata 1: Model configuration", "Kata 2: Causal mask"]
-    assert data["message"] == f"0 of {KATAS} katas pass."
+    assert data["message"] == f"0 of {AVAILABLE} katas pass."
     locked = data["katas"][1]
     assert (locked["status"], locked["kata_status"], locked["tests"]) == ("fail", "locked", [])
     assert "pass kata 1 first" in data["tests"][1]["message"]
 
     suites = junit_suites(junit)
-    assert len(suites) == KATAS
+    assert len(suites) == AVAILABLE
     check = suites["2"].find("testcase[@name='check']")
     assert check.find("skipped") is not None and "locked" in check.find("skipped").get("message")
 
@@ -158,7 +159,7 @@ def test_junit_survives_control_characters_and_markup():
 def test_classroom_recipe_grades_every_kata_with_the_same_points():
     config = json.loads((REPO / ".github" / "classroom" / "autograding.json").read_text())
     workflow = yaml.safe_load((REPO / ".github" / "workflows" / "classroom.yml").read_text())
-    numbers = [k.number for k in CURRICULUM.katas]
+    numbers = [k.number for k in CURRICULUM.available]  # the released katas
     points = {int(t["run"].split()[2]): t["points"] for t in config["tests"]}
     assert sorted(points) == numbers and all(p > 0 for p in points.values())
     steps = workflow["jobs"]["run-autograding-tests"]["steps"]
@@ -194,7 +195,7 @@ def test_fresh_line_is_the_parents_judgement(course, tmp_path):
     JUnit alike."""
     junit = tmp_path / "junit.xml"
     (course / "katas" / "step_01.py").write_text(
-        (REPO / "checker" / "solutions" / "step_01.py").read_text().replace(
+        solution_path(1).read_text().replace(
             "n_head: int = 12", "n_head: int = 13"))
     code, out, err = kata(course, "check", "1")
     assert code == EXIT_FAIL, out + err

@@ -16,7 +16,7 @@ import sys
 import time
 
 import pytest
-from conftest import (assert_no_traceback, kata_env, messages_of, place_solution, run_kata_cli,
+from conftest import (KATAS, assert_no_traceback, kata_env, messages_of, place_solution, run_kata_cli,
                       solution_path)
 
 from checker.curriculum import load_curriculum
@@ -115,11 +115,11 @@ def test_memory_without_bound(course, monkeypatch):
 # Checker inputs: what the command says, its exit code, and that nothing is lost.
 @pytest.mark.parametrize("args,code,words", [
     (("check", "0"), 2, "no kata 0"),
-    (("check", "13"), 2, "no kata 13"),
+    (("check", str(KATAS + 1)), 2, f"no kata {KATAS + 1}"),
     (("check", "three"), 2, "is not a valid integer"),
     (("check", "-1"), 2, "No such option"),
-    (("hint", "13"), 2, "no kata 13"),
-], ids=["zero", "thirteen", "not_a_number", "negative", "hint_thirteen"])
+    (("hint", str(KATAS + 1)), 2, f"no kata {KATAS + 1}"),
+], ids=["zero", "past_the_last", "not_a_number", "negative", "hint_past_the_last"])
 def test_bad_kata_numbers(course, args, code, words):
     status, out, err = run_kata_cli(course, *args)
     assert status == code, out + err

@@ -90,4 +90,4 @@ def test_every_kata_lives_in_its_folder():
             assert (folder / name).is_file(), f"{kata.folder}/{name}"
     folders = {p.name for p in (REPO / "checker" / "course").iterdir() if p.is_dir()
                and p.name.startswith("kata")}
-    assert folders == {Path(k.folder).name for k in curriculum.katas}, "no stray kata folders"
+    assert folders <= {Path(k.folder).name for k in curriculum.katas}, "no stray kata folders"

@@ -8,7 +8,7 @@ import sys
 
 from checker.errors import EXIT_FAIL, EXIT_PASS
 from checker.progress import ProgressStore, passed_numbers
-from conftest import KATAS, assert_no_traceback, kata_env, run_kata_cli, solution_path
+from conftest import AVAILABLE, assert_no_traceback, kata_env, run_kata_cli, solution_path
 
 
 def test_verify_twice_in_parallel(course):
@@ -22,7 +22,7 @@ def test_verify_twice_in_parallel(course):
     for proc, (out, err) in zip(runs, outputs):
         assert_no_traceback(out, err)
         assert proc.returncode == EXIT_PASS, out + err
-        assert out.count("skeleton fails, solution passes") == KATAS, out
+        assert out.count("skeleton fails, solution passes") == AVAILABLE, out
         assert "FAILED" not in out
     assert check.returncode == EXIT_FAIL, outputs[-1]
     store = ProgressStore(course / ".kata")
