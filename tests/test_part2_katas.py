@@ -24,6 +24,9 @@ SOLUTIONS = solution_katas(load_curriculum(REPO), Path(tempfile.mkdtemp(prefix="
 
 CORRECT = ["step_13_builtin_rms_norm.py", "step_13_sqrt_divide.py", "step_14_broadcast.py",
            "step_14_numpy_tables.py", "step_15_per_group.py", "step_15_tile_unsqueeze.py",
+           # F.repeat_interleave: correct, but MAX's interpreter refuses it, so the checker compiles
+           # its graphs (minutes): it must still pass
+           "step_15_repeat_interleave.py",
            "step_16_matmul_exp.py", "step_16_sigmoid.py", "step_17_sequential.py",
            "step_17_untied_head.py", "step_18_index_unpermute.py", "step_18_reshape_transpose.py"]
 
@@ -67,7 +70,7 @@ MUTANTS = {
                                 "RoPE is applied to the queries but not to the keys"),
     "step_15_no_scale.py": (15, [(SCALED, "scores = q @ k.transpose(-1, -2)")],
                             r"not divided by sqrt\(head_dim\)"),
-    "step_15_no_mask.py": (15, [("scores = scores + causal_mask(seq, 0, dtype=scores.dtype, device=scores.device)\n", "")],
+    "step_15_no_mask.py": (15, [("        scores = scores + causal_mask(seq, 0, dtype=scores.dtype, device=scores.device)\n", "")],
                            "causal mask is not applied"),
     "step_16_gate_up_swapped.py": (16, [(SILU, "return self.down_proj(F.silu(self.up_proj(x)) * self.gate_proj(x))")],
                                    "gate_proj and up_proj are swapped"),
