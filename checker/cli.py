@@ -267,9 +267,9 @@ def _after(curriculum: Curriculum, kata: Kata, result: CheckResult, first_pass: 
         console.print("[bold green]Your GPT-2 is complete![/]")
         if random_weights(fixtures_dir(curriculum.root)):
             console.print(escape(RANDOM_WEIGHTS.format(text="The text your GPT-2 wrote above") + " "
-                                 + NEXT), highlight=False)
+                                 + NEXT), highlight=False, soft_wrap=True)
     elif kata.command == "chat":
-        console.print(escape(CHAT), style="bold green")
+        console.print(escape(CHAT), style="bold green", soft_wrap=True)
     if not following:
         console.print("[bold green]That was the last kata.[/]")
     elif first_pass:

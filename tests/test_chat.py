@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from checker.errors import EXIT_LOCKED, EXIT_PASS, EXIT_SETUP
 from checker.models.smollm2 import ensure_gguf
-from conftest import KATAS, assert_no_traceback, place_solution, run_kata_cli
+from conftest import AVAILABLE, assert_no_traceback, place_solution, run_kata_cli
 
 QUESTION = "What is the capital of France?"
 
@@ -45,7 +45,7 @@ def test_chat_refuses_a_damaged_file(course, tmp_path):
 
 
 def test_chat_answers_with_the_learners_own_model(course):
-    for number in range(1, KATAS + 1):
+    for number in range(1, AVAILABLE + 1):
         place_solution(course, number)
     code, out, err = run_kata_cli(course, "chat", "--force", QUESTION, "--max-tokens", "12",
                                   timeout=900)

@@ -127,8 +127,9 @@ def test_rebuilt_fixtures_match_the_committed_ones(tmp_path):
                 a, b = new[key], old[key]
                 assert a.shape == b.shape and a.dtype == b.dtype, (name, key)
                 if a.dtype.kind in "fc":
-                    # float32 rounding differs between CPUs (measured 2.9e-6 on values near 5)
-                    assert np.allclose(a, b, atol=1e-6, rtol=1e-5), (name, key,
+                    # float32 rounding differs between CPUs: measured 2.9e-6 on a 64-term dot
+                    # product of values near 5, also where the result is near 0
+                    assert np.allclose(a, b, atol=1e-5, rtol=1e-5), (name, key,
                                                                   float(np.abs(a - b).max()))
                 else:
                     assert np.array_equal(a, b), (name, key)

@@ -6,7 +6,7 @@ import sys
 import threading
 import time
 
-from conftest import kata_env, place_solution
+from conftest import KATAS, kata_env, place_solution
 
 
 def _reader(stream, lines: "queue.Queue[str]") -> None:
@@ -37,7 +37,7 @@ def test_watch_checks_on_save_and_moves_on(course):
     try:
         _wait_for(lines, "Watching step_01.py", seen)
         _wait_for(lines, "FAIL", seen)  # the untouched skeleton
-        _wait_for(lines, "0/12", seen)
+        _wait_for(lines, f"0/{KATAS}", seen)
         time.sleep(1.1)  # a later modification time than the first check saw
         place_solution(course, 1)
         _wait_for(lines, "PASS", seen)
