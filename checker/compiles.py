@@ -85,11 +85,15 @@ def _compile_refused_graphs(started, ended) -> None:
     if os.environ.get("MAX_EAGER_EXECUTOR", "").lower() != "interpreter":
         return
     try:
-        from max.experimental.executor import (UnsupportedGraphError, _compile_on_refusal_internal,
-                                               set_default_executor)
+        from max.experimental.executor import (InterpreterExecutor, UnsupportedGraphError,
+                                               _compile_on_refusal_internal, set_default_executor)
     except ImportError:
         return
     fallback = _compile_on_refusal_internal()
+    # No op limit, as MAX_EAGER_EXECUTOR=interpreter itself runs: the internal executor's own
+    # interpreter refuses graphs over 1024 ops (a whole SmolLM2 forward), which would then run op
+    # by op (measured: kata 18's check 5 min instead of 1).
+    fallback.interpreter = InterpreterExecutor()
     _INTERPRETER.append(fallback.interpreter)
 
     class CompileRefused:
