@@ -1,25 +1,38 @@
-"""A learner who fills in the 12 skeletons with the reference solutions, in order, gets 12
-passes, each unlocking the next, and kata 12 shows the text their own GPT-2 wrote."""
+"""A learner who fills in the skeletons with the reference solutions, in order, gets a pass for
+every released kata, each unlocking the next: kata 12 shows the text their own GPT-2 wrote and
+says what its words are worth; kata 18 shows their own Llama answering with SmolLM2's weights."""
 
 import json
 
 from checker.errors import EXIT_PASS
-from conftest import KATAS, assert_no_traceback, place_solution, run_kata_cli
+from conftest import AVAILABLE, KATAS, assert_no_traceback, place_solution, run_kata_cli
+
+
+def _check_next(course, number: int) -> str:
+    place_solution(course, number)
+    code, out, err = run_kata_cli(course, "check", timeout=900)  # no N: the current kata
+    assert_no_traceback(out, err)
+    assert code == EXIT_PASS, f"kata {number}:\n{out}\n{err}"
+    assert f"Kata {number}:" in out
+    if number < AVAILABLE:
+        assert f"Kata {number + 1} unlocked" in out, out
+    return out
 
 
 def test_the_whole_course_in_order(course):
     for number in range(1, 13):
-        place_solution(course, number)
-        code, out, err = run_kata_cli(course, "check", timeout=900)  # no N: the current kata
-        assert_no_traceback(out, err)
-        assert code == EXIT_PASS, f"kata {number}:\n{out}\n{err}"
-        assert f"Kata {number}:" in out
-        if number < 12:
-            assert f"Kata {number + 1} unlocked" in out, out
+        out = _check_next(course, number)
     assert "Your GPT-2 wrote: 'Hello world" in out, out
     assert "Your GPT-2 is complete" in out and "Part 2" in out
     assert "weights are random numbers" in out and "kata run --fixtures" in out  # not the payoff
-    progress = json.loads((course / ".kata" / "progress.json").read_text())
-    assert all(progress["katas"][str(n)]["status"] == "pass" for n in range(1, 13))
     code, out, _ = run_kata_cli(course, "list")
     assert f"12/{KATAS}" in out
+
+    for number in range(13, AVAILABLE + 1):  # Part 2: a modern LLM, ending with a real model
+        out = _check_next(course, number)
+    assert "answers 'What is the capital of France?': 'The capital of France is Paris.'" in out, out
+    assert "kata chat" in out
+    progress = json.loads((course / ".kata" / "progress.json").read_text())
+    assert all(progress["katas"][str(n)]["status"] == "pass" for n in range(1, AVAILABLE + 1))
+    code, out, _ = run_kata_cli(course, "list")
+    assert f"{AVAILABLE}/{KATAS}" in out
