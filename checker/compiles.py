@@ -73,41 +73,47 @@ def staged_executor():
 
 
 def _compile_refused_graphs(started, ended) -> None:
-    """Under MAX's eager interpreter (what the checker runs), a graph the interpreter refuses is
-    compiled instead of failing: MAX 26.7's interpreter refuses F.repeat_interleave, a correct way
-    to write kata 15 (measured: 48-93 s to compile each new shape on 2 cores). That compile is
-    MAX's work, reported like an op family's so that the clock stops for it.
+    """Under MAX's eager interpreter (what the checker runs), a graph the interpreter refuses for
+    a custom op is compiled instead of failing: MAX 26.7's interpreter refuses
+    F.repeat_interleave, a correct way to write kata 15 (measured: 49-102 s to compile each new
+    shape on 2 cores). That compile is MAX's work, reported like an op family's so that the clock
+    stops for it. Other refusals (a bfloat16 cast on the CPU, for one) fail as they always did:
+    compiling them would only hide the learner's mistake behind a minute of compiling.
 
-    MAX's own interpret-first, compile-on-refusal executor is internal (_compile_on_refusal_
-    internal; max is pinned to 26.7.0): without it, a refused graph fails as plain MAX fails."""
+    MAX's own compile-on-refusal path is internal (_session, _eager_model_cache_key; max is
+    pinned to 26.7.0): without it, a refused graph fails as plain MAX fails."""
     import os
 
     if os.environ.get("MAX_EAGER_EXECUTOR", "").lower() != "interpreter":
         return
     try:
         from max.experimental.executor import (InterpreterExecutor, UnsupportedGraphError,
-                                               _compile_on_refusal_internal, set_default_executor)
+                                               _eager_model_cache_key, _session,
+                                               set_default_executor)
     except ImportError:
         return
-    fallback = _compile_on_refusal_internal()
-    # No op limit, as MAX_EAGER_EXECUTOR=interpreter itself runs: the internal executor's own
-    # interpreter refuses graphs over 1024 ops (a whole SmolLM2 forward), which would then run op
-    # by op (measured: kata 18's check 5 min instead of 1).
-    fallback.interpreter = InterpreterExecutor()
-    _INTERPRETER.append(fallback.interpreter)
+    # No op limit, as MAX_EAGER_EXECUTOR=interpreter itself runs (MAX's internal fallback
+    # executor refuses graphs over 1024 ops: a whole SmolLM2 forward would run op by op).
+    interpreter = InterpreterExecutor()
+    _INTERPRETER.append(interpreter)
+    compiled: dict = {}
 
     class CompileRefused:
         def execute(self, graph, inputs):
             try:
-                return fallback.interpreter.execute(graph, inputs)
-            except UnsupportedGraphError:
-                pass
-            began = time.monotonic()
-            started(REFUSED)
-            try:
-                return fallback.execute(graph, inputs)  # compiled once per graph, then cached
-            finally:
-                ended(REFUSED, time.monotonic() - began)
+                return interpreter.execute(graph, inputs)
+            except UnsupportedGraphError as refusal:
+                if "custom op" not in str(refusal):
+                    raise
+            key = _eager_model_cache_key(graph)
+            if key not in compiled:
+                began = time.monotonic()
+                started(REFUSED)
+                try:
+                    compiled[key] = _session().load(graph)
+                finally:
+                    ended(REFUSED, time.monotonic() - began)
+            return compiled[key](*inputs)
 
     set_default_executor(CompileRefused())
 

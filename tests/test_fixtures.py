@@ -38,7 +38,7 @@ def test_every_committed_fixture_verifies():
 def test_every_available_kata_names_verified_fixtures():
     curriculum = load_curriculum(REPO)
     listed = set(_manifest()["files"])
-    for kata in curriculum.katas:
+    for kata in curriculum.available:  # a kata not released yet gets its fixtures when it is
         assert set(kata.fixtures) <= listed, kata.number
     for kata in curriculum.available:
         assert golden.verify_all(FIXTURES, kata.fixtures) == []
