@@ -12,7 +12,8 @@ The loop (argmax, append) is numpy: only the model is MAX.
 
 SmolLM2-135M, chat prompt of 37 tokens, 8 new tokens, MAX_EAGER_EXECUTOR=interpreter, on 2
 shared cores (load 6-10), 2026-12-02: plain eager 308 s (38 s/token); batched 97 s (first
-forward 18 s); compiled 3.6 s (0.45 s/token) after a 452 s compile on a cold cache. All three
+forward 18 s); compiled 3.6 s (0.45 s/token) after a 452 s compile on a cold cache (16 s
+from MAX's cache in a later process, then 2.7 s for the 8 tokens). All three
 gave Hugging Face's tokens, "The capital of France is Paris.<|im_end|>". compiled() needs the
 learner's code to work on a symbolic length (MAX operations, not numpy, on the sequence axis);
 fall back to batched when it raises.
