@@ -3,11 +3,20 @@
 Every step runs the whole sequence through the model again and appends the most likely token.
 The loop (argmax, append) is numpy: only the model is MAX.
 
-    greedy(model, ids, max_new_tokens, eos_id)        the model as it is: plain eager MAX,
-                                                      one realization per operation
-    greedy(compiled(model), ids, ...)                 the same model as one compiled graph with a
-                                                      symbolic sequence length: compiled once
-                                                      (minutes on a cold MAX cache), then fast
+    greedy(model, ids, max_new_tokens, eos_id)          the model as it is: plain eager MAX,
+                                                        one realization per operation
+    greedy(batched_model(model), ids, ...)              checker.fast.batched_model: each forward
+                                                        staged and run as one interpreted graph
+    greedy(compiled(model), ids, ...)                   one compiled graph with a symbolic
+                                                        sequence length: compiled once, then fast
+
+SmolLM2-135M, chat prompt of 37 tokens, 8 new tokens, MAX_EAGER_EXECUTOR=interpreter, on 2
+shared cores (load 6-10), 2026-12-02: plain eager 308 s (38 s/token); batched 97 s (first
+forward 18 s); compiled 3.6 s (0.45 s/token) after a 452 s compile on a cold cache (16 s
+from MAX's cache in a later process, then 2.7 s for the 8 tokens). All three
+gave Hugging Face's tokens, "The capital of France is Paris.<|im_end|>". compiled() needs the
+learner's code to work on a symbolic length (MAX operations, not numpy, on the sequence axis);
+fall back to batched when it raises.
 """
 from __future__ import annotations
 
