@@ -333,7 +333,8 @@ def run_model(prompt: str, new_tokens: int, temperature: float, greedy: bool, se
     errors.print(done.stderr.strip(), style="dim", markup=False)
     weights = Path(fixtures_path).resolve() if fixtures_path else fixtures_dir(curriculum.root)
     if random_weights(weights):  # on stderr: stdout stays the generated text alone
-        errors.print(RANDOM_WEIGHTS.format(text="This text") + " " + NEXT, style="yellow", markup=False)
+        errors.print(RANDOM_WEIGHTS.format(text="This text") + " " + NEXT, style="yellow", markup=False,
+                     soft_wrap=True)
 
 
 @cli.command("chat")
