@@ -93,14 +93,18 @@ def _top(logits: np.ndarray, ids: np.ndarray) -> np.ndarray:
     return np.take_along_axis(logits, ids, axis=-1)
 
 
-def _lengths_problem(call: kit.Call, expected: int, after: str) -> str | None:
+def _lengths_problem(call: kit.Call, before: int, after: str) -> str | None:
+    expected = before + call.ids.shape[1]
     for layer, length in enumerate(call.lengths):
         if isinstance(length, str):
             return f"After {after}, {length}."
         if length != expected:
+            kept = (" The cache did not keep this call's keys and values: update must store the "
+                    "longer tensors (self.keys[layer_idx] = F.concat(...)), not only return them."
+                    if length == before else "")
             return (f"After {after}, your cache's get_seq_length({layer}) is {length}; expected "
                     f"{expected}: every layer holds the keys and values of all {expected} "
-                    "positions so far.")
+                    f"positions so far.{kept}")
     return None
 
 
@@ -108,7 +112,9 @@ def _check_call(g, calls: list, index: int, done: list) -> bool:
     """Call `index` of the run against Hugging Face's logits, naming a mistake it matches."""
     what = kit.describe_call(index, _calls(g))
     if index >= len(done):
-        return expect(False, f"{what} was not reached: an earlier call failed (said above).")
+        failed = len(done) - 1
+        return expect(False, f"{what} was not reached: call {failed + 1} failed first. "
+                             + (done[failed].problem or ""))
     call = done[index]
     if call.logits is None:
         return expect(False, call.problem)
@@ -129,7 +135,7 @@ def _check_call(g, calls: list, index: int, done: list) -> bool:
     if index == len(calls) - 1:
         ok = expect_close(f"{what}: the last position's logits", call.logits[0, -1],
                           g["last_logits"], atol=LOGITS_ATOL) and ok
-    problem = _lengths_problem(call, start + seq, f"call {index + 1}")
+    problem = _lengths_problem(call, start, f"call {index + 1}")
     return expect(problem is None, problem or "") and ok
 
 
@@ -159,8 +165,7 @@ def _seq_length(cache, layer: int | None, expected: int, after: str, before: int
     got = attempt(call, lambda: cache.get_seq_length() if layer is None else cache.get_seq_length(layer))
     if got is FAILED:
         return False
-    ok = isinstance(got, (int, np.integer)) and not isinstance(got, bool) and int(got) == expected
-    if ok:
+    if _as_int(got) == expected:
         return True
     if expected == 0:
         why = ": a new cache holds nothing."
@@ -170,6 +175,16 @@ def _seq_length(cache, layer: int | None, expected: int, after: str, before: int
     else:
         why = " (the number of positions that layer holds)."
     return expect(False, f"{after}, {call} returned {got!r}; expected {expected}{why}")
+
+
+def _as_int(value) -> int | None:
+    """A count as an int (a MAX Dim or a numpy integer counts too), or None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _expect_update(what: str, got, keys: list, values: list, wrong: dict) -> bool:
@@ -203,7 +218,7 @@ def test_kv_cache_appends(learner):
     for n in (3, 2, 1):
         keys.append(_kv(rng, 1, n))
         values.append(_kv(rng, 1, n))
-        what = f"update(keys, values, 0) with {_positions(n)} new, {held} held"
+        what = f"update(keys, values, 0) with {n} new position{_s(n)}, {held} held"
         got = _update(cache, keys[-1], values[-1], 0, what)
         if got is None or not _expect_update(what, got, keys, values, UPDATE_MISTAKES):
             return
@@ -213,8 +228,8 @@ def test_kv_cache_appends(learner):
             return
 
 
-def _positions(n: int) -> str:
-    return f"{n} position" + ("" if n == 1 else "s")
+def _s(n: int) -> str:
+    return "" if n == 1 else "s"
 
 
 SHARED = ("one cache is shared by all layers: layer 1's update returned layer 0's keys too. Keep "
@@ -235,7 +250,7 @@ def test_kv_cache_keeps_layers_apart(learner):
             every.append(keys[layer][-1])
             shared = np.concatenate(every, axis=2)  # what one store for both layers returns
             wrong = {SHARED: lambda _, shared=shared: shared, **UPDATE_MISTAKES}
-            what = f"update(keys, values, {layer}) with {_positions(n)} new, batch of 2"
+            what = f"update(keys, values, {layer}) with {n} new position{_s(n)}, batch of 2"
             got = _update(cache, keys[layer][-1], values[layer][-1], layer, what)
             if got is None or not _expect_update(what, got, keys[layer], values[layer], wrong):
                 return
@@ -386,8 +401,8 @@ def test_generate_feeds_one_token_per_step(learner):
         return
     problem = _calls_problem(result.seen, g["greedy_prompt"].shape[1])
     shapes = ", ".join(str(s.shape) for s in result.seen[:4]) + (" ..." if len(result.seen) > 4 else "")
-    expect(problem is None, f"generate(model, prompt, {len(g['greedy_ids'])}): {problem} "
-                            f"(the ids your model was given: {shapes})")
+    expect(problem is None, f"generate(model, prompt, {len(g['greedy_ids'])}): {problem}"
+                            + (f" (the ids your model was given: {shapes})" if shapes else ""))
     if result.problem:
         expect(False, result.problem)
 
@@ -401,8 +416,15 @@ def _tokens_problem(tokens: list, want: list, prompt: list, seen: list) -> str |
             if last is not None and last.shape == (len(last),) and theirs < len(last) \
                     and last[theirs] >= last.max() - LOGITS_ATOL:
                 return None  # a tie within float32 rounding: your path is as good as theirs
-            return (f"greedy token {step + 1} is {mine}; Hugging Face's is {theirs}. Take the "
-                    "argmax of the last position's logits of each call.")
+            said = f"greedy token {step + 1} is {mine}; Hugging Face's is {theirs}."
+            if last is None or last.ndim != 1 or not 0 <= mine < len(last):
+                return said
+            if last[mine] < last.max():
+                return (f"{said} It is not the most likely token of your model's last position "
+                        f"there ({int(np.argmax(last))} is): take the argmax of the last "
+                        "position's logits of each call.")
+            return (f"{said} Your model's logits put {mine} first there: the lines above say "
+                    "whether your model, or what your generate gives it, differs.")
     if len(tokens) != len(want):
         return f"your generate returned {len(tokens)} tokens; expected {len(want)}."
     return None
