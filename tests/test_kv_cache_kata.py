@@ -75,6 +75,10 @@ MUTANTS = {
     "step_19_start_from_layer0.py": ([(START, START.replace("(layer_idx)", "()")),
                                       (MASK, MASK.replace("(seq, start,", "(seq, int(k.shape[2]) - int(seq),"))],
                                      "from layer 0's cache"),
+    # only the fresh inputs, always a batch of 2, show it
+    "step_19_batch_of_one.py": ([("    batch, seq = x.shape[0], x.shape[1]\n    return x.reshape([batch,",
+                                  "    batch, seq = 1, x.shape[1]\n    return x.reshape([batch,")],
+                                "a batch of 2"),
     "step_19_generate_without_cache.py": ([("logits = model(ids, cache)", "logits = model(ids)"), (NEXT_IDS, WHOLE)],
                                           "without a cache"),
     "step_19_generate_whole_sequence.py": ([(NEXT_IDS, WHOLE)], r"each step gives only the token chosen last"),

@@ -90,11 +90,12 @@ class Call:
 
 def describe_call(index: int, calls: list[np.ndarray]) -> str:
     cached = sum(c.shape[1] for c in calls[:index])
-    seq = calls[index].shape[1]
+    batch, seq = calls[index].shape
+    of = "" if batch == 1 else f", a batch of {batch}"
     if index == 0:
-        return f"CachedLlamaForCausalLM(prompt, cache) (prefill: {seq} tokens, empty cache)"
+        return f"CachedLlamaForCausalLM(prompt, cache) (prefill: {seq} tokens, empty cache{of})"
     new = "1 new token" if seq == 1 else f"{seq} new tokens"
-    return f"CachedLlamaForCausalLM(ids, cache) (call {index + 1}: {new}, {cached} cached)"
+    return f"CachedLlamaForCausalLM(ids, cache) (call {index + 1}: {new}, {cached} cached{of})"
 
 
 def run_calls(learner, calls: list[np.ndarray], layers: int) -> list[Call] | None:
