@@ -113,8 +113,8 @@ def _check_call(g, calls: list, index: int, done: list) -> bool:
     what = kit.describe_call(index, _calls(g))
     if index >= len(done):
         failed = len(done) - 1
-        return expect(False, f"{what} was not reached: call {failed + 1} failed first. "
-                             + (done[failed].problem or ""))
+        first_line = next(iter((done[failed].problem or "").splitlines()), "")
+        return expect(False, f"{what} was not reached: call {failed + 1} failed first. {first_line}")
     call = done[index]
     if call.logits is None:
         return expect(False, call.problem)
