@@ -168,7 +168,9 @@ class Recorder:
 
     forward = __call__
 
-    def __getattr__(self, name):
+    def __getattr__(self, name):  # only for names the recorder lacks: the model's own
+        if name.startswith("_"):
+            raise AttributeError(name)
         return getattr(self._model, name)
 
 
