@@ -1,11 +1,13 @@
 """A learner who fills in the skeletons with the reference solutions, in order, gets a pass for
 every released kata, each unlocking the next: kata 12 shows the text their own GPT-2 wrote and
-says what its words are worth; kata 18 shows their own Llama answering with SmolLM2's weights."""
+says what its words are worth; kata 18 shows their own Llama answering with SmolLM2's weights;
+Part 3's released katas follow."""
 
 import json
 
 from checker.errors import EXIT_PASS
-from conftest import AVAILABLE, KATAS, assert_no_traceback, place_solution, run_kata_cli
+from checker.curriculum import load_curriculum
+from conftest import AVAILABLE, KATAS, REPO, assert_no_traceback, place_solution, run_kata_cli
 
 
 def _check_next(course, number: int) -> str:
@@ -28,10 +30,13 @@ def test_the_whole_course_in_order(course):
     code, out, _ = run_kata_cli(course, "list")
     assert f"12/{KATAS}" in out
 
-    for number in range(13, AVAILABLE + 1):  # Part 2: a modern LLM, ending with a real model
+    chat = load_curriculum(REPO).for_command("chat").number  # the end of Part 2
+    for number in range(13, chat + 1):  # Part 2: a modern LLM, ending with a real model
         out = _check_next(course, number)
     assert "answers 'What is the capital of France?': 'The capital of France is Paris.'" in out, out
     assert "kata chat" in out
+    for number in range(chat + 1, AVAILABLE + 1):  # Part 3: fast generation
+        out = _check_next(course, number)
     progress = json.loads((course / ".kata" / "progress.json").read_text())
     assert all(progress["katas"][str(n)]["status"] == "pass" for n in range(1, AVAILABLE + 1))
     code, out, _ = run_kata_cli(course, "list")

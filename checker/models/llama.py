@@ -306,3 +306,105 @@ def logits(ids, weights, cfg, start=0, **flags):
     if head is None:
         head = weights["model.embed_tokens.weight"]
     return model(ids, weights, cfg, start, **flags) @ _f64(head).T
+
+
+# --- The KV cache (kata 19): the same model, called once per chunk of new tokens -----------------
+
+# Each flag makes the cached run commit one common mistake; the sentence is its name.
+CACHE_MISTAKES = {
+    "cache_positions_restart": "the new tokens' positions restart at 0 in every call: RoPE "
+                               "ignores what the cache holds",
+    "cache_mask_no_offset": "the causal mask has no offset: new token i sees keys 0 .. i of the "
+                            "whole cache instead of 0 .. cached + i",
+    "cache_mask_missing": "no causal mask once the cache holds tokens: a chunk of new tokens sees "
+                          "its own future",
+    "cache_not_appended": "the cache is never appended to: every later call sees the prompt's "
+                          "keys and values and its own, and the positions stop at the prompt's length",
+    "cache_raw_keys": "keys cached before RoPE and all rotated, on every call, by the new "
+                      "tokens' positions",
+    "cache_values_rotated": "the values rotated by RoPE as the keys are",
+    "cache_shared_layers": "one cache for all layers: every layer appends to and reads the same "
+                           "keys and values",
+    "cache_start_from_layer0": "every layer reads its start from layer 0's cache, which already "
+                               "holds this call's tokens when the later layers read it",
+}
+CACHE_FLAGS = tuple(CACHE_MISTAKES)
+
+
+class _Raises(Exception):
+    """The code that commits this mistake would fail here (shapes that do not broadcast)."""
+
+
+def _length(held) -> int:
+    return 0 if held is None else held[0].shape[2]
+
+
+def _cached_attention(x, weights, prefix, cfg, store, layer, f):
+    """Attention for the new tokens x, reading and extending store: slot -> (keys, values),
+    keys after RoPE and before repeat_kv, (batch, kv_heads, positions, head_dim)."""
+    hd, n_q, n_kv = cfg.head_dim, cfg.num_attention_heads, cfg.num_key_value_heads
+    seq = x.shape[1]
+    slot = 0 if f.get("cache_shared_layers") else layer
+    held = store.get(slot)
+    start = _length(store.get(0) if f.get("cache_start_from_layer0") else held)
+    q = _heads(_linear(x, weights, prefix + "q_proj.weight"), n_q, hd)
+    k = _heads(_linear(x, weights, prefix + "k_proj.weight"), n_kv, hd)
+    v = _heads(_linear(x, weights, prefix + "v_proj.weight"), n_kv, hd)
+    cos, sin = rotary_tables(hd, seq, cfg.rope_theta, 0 if f.get("cache_positions_restart") else start)
+    q = apply_rotary(q, cos, sin)
+    if not f.get("cache_raw_keys"):
+        k = apply_rotary(k, cos, sin)
+    if f.get("cache_values_rotated"):
+        v = apply_rotary(v, cos, sin)
+    if held is None:
+        keys, values = k, v
+        store[slot] = (keys, values)
+    else:
+        keys, values = np.concatenate([held[0], k], axis=2), np.concatenate([held[1], v], axis=2)
+        if not f.get("cache_not_appended"):
+            store[slot] = (keys, values)
+    total = keys.shape[2]
+    if f.get("cache_raw_keys"):  # the new tokens' (seq, head_dim) tables over every key
+        if seq not in (1, total):
+            raise _Raises
+        keys = apply_rotary(keys, cos, sin)
+    keys, values = repeat_kv(keys, n_q // n_kv), repeat_kv(values, n_q // n_kv)
+    scores = q @ keys.transpose(0, 1, 3, 2) / math.sqrt(hd)
+    row, col = np.arange(seq)[:, None], np.arange(total)[None, :]
+    if f.get("cache_mask_no_offset"):
+        allowed = col <= row
+    elif f.get("cache_mask_missing") and held is not None:
+        allowed = np.ones((seq, total), dtype=bool)
+    else:
+        allowed = col <= row + (total - seq)
+    out = softmax(np.where(allowed, scores, -np.inf)) @ values
+    batch = out.shape[0]
+    merged = out.transpose(0, 2, 1, 3).reshape(batch, seq, n_q * hd)
+    return _linear(merged, weights, prefix + "o_proj.weight")
+
+
+def cached_logits(calls, weights, cfg, **flags) -> list:
+    """LlamaForCausalLM called once per entry of `calls` with one KV cache: calls[0] is the
+    prompt (prefill), each later entry the tokens that continue it, each (batch, seq) ids.
+    Returns each call's logits (batch, seq, vocab). Without flags, call c's logits are logits()
+    of the whole sequence so far at its positions. Where the code that commits a mistake would
+    raise (shapes that do not broadcast), that call and the later ones are None."""
+    f = _take(flags, CACHE_FLAGS)
+    cfg = Config.of(cfg)
+    head = weights.get("lm_head.weight")
+    head = _f64(weights["model.embed_tokens.weight"] if head is None else head)
+    store: dict = {}
+    out: list = []
+    for ids in calls:
+        x = _f64(weights["model.embed_tokens.weight"])[_batch(ids)]
+        try:
+            for i in range(cfg.num_hidden_layers):
+                prefix = f"model.layers.{i}."
+                norm1 = rms_norm(x, weights[prefix + "input_layernorm.weight"], cfg.rms_norm_eps)
+                h = x + _cached_attention(norm1, weights, prefix + "self_attn.", cfg, store, i, f)
+                norm2 = rms_norm(h, weights[prefix + "post_attention_layernorm.weight"], cfg.rms_norm_eps)
+                x = h + mlp(norm2, weights, prefix + "mlp.")
+        except _Raises:
+            return out + [None] * (len(calls) - len(out))
+        out.append(rms_norm(x, weights["model.norm.weight"], cfg.rms_norm_eps) @ head.T)
+    return out

@@ -2,7 +2,6 @@
 import math
 
 import numpy as np
-from max.dtype import DType
 from max.experimental import functional as F
 from max.experimental.nn import ModuleList
 from max.experimental.tensor import Tensor
@@ -44,6 +43,12 @@ class KVCache:
         return self.keys[layer_idx], self.values[layer_idx]
 
 
+def split_heads(x: Tensor, heads: int, head_dim: int) -> Tensor:
+    """(batch, seq, heads * head_dim) -> (batch, heads, seq, head_dim)."""
+    batch, seq = x.shape[0], x.shape[1]
+    return x.reshape([batch, seq, heads, head_dim]).transpose(1, 2)
+
+
 class CachedLlamaAttention(LlamaAttention):
     """Kata 15's attention (the same projections and weights), reading and extending a cache."""
 
@@ -52,9 +57,10 @@ class CachedLlamaAttention(LlamaAttention):
         batch, seq = hidden_states.shape[0], hidden_states.shape[1]
         # Positions continue after what is cached: the new tokens are start .. start + seq - 1.
         start = cache.get_seq_length(layer_idx) if cache is not None else 0
-        q = self.split_heads(self.q_proj(hidden_states), self.num_heads)
-        k = self.split_heads(self.k_proj(hidden_states), self.num_kv_heads)
-        v = self.split_heads(self.v_proj(hidden_states), self.num_kv_heads)
+        # Kata 15's projections and sizes (its skeleton's names), split into heads.
+        q = split_heads(self.q_proj(hidden_states), self.num_heads, self.head_dim)
+        k = split_heads(self.k_proj(hidden_states), self.num_kv_heads, self.head_dim)
+        v = split_heads(self.v_proj(hidden_states), self.num_kv_heads, self.head_dim)
 
         cos, sin = rotary_tables(self.head_dim, seq, theta=self.rope_theta, start=start)
         q = apply_rotary(q, cos, sin)
