@@ -257,6 +257,8 @@ NEXT = (
     "--fixtures real-fixtures/ \"Hello\"`.")
 CHAT = ("Your own Llama now runs SmolLM2-135M-Instruct's real weights: talk to it with `kata chat`, "
         "or ask it one thing: `kata chat \"What is the capital of France?\"`.")
+SAMPLER = ("`kata chat` now draws each token with your own sample_next_token: try `kata chat "
+           "--temperature 0.8 --top-p 0.9 --repetition-penalty 1.2 \"Tell me a story\"`.")
 
 
 def _after(curriculum: Curriculum, kata: Kata, result: CheckResult, first_pass: bool) -> None:
@@ -274,6 +276,8 @@ def _after(curriculum: Curriculum, kata: Kata, result: CheckResult, first_pass: 
                                  + NEXT), highlight=False, soft_wrap=True)
     elif kata.command == "chat":
         console.print(escape(CHAT), style="bold green", soft_wrap=True)
+    elif kata.provides == "sampler":
+        console.print(escape(SAMPLER), style="bold green", soft_wrap=True)
     if not later:
         console.print("[bold green]That was the last kata.[/]")
     elif first_pass:
