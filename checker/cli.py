@@ -416,10 +416,10 @@ def _chat_sampler(curriculum: Curriculum, passed: set[int], settings: dict, forc
         if kata is None or not kata.available:
             raise KataError(f"{flags}: this course has no sampler kata released yet; "
                             "--temperature works, with the checker's own sampler.")
-        raise LockedError(f"{flags} choose tokens with your own sampler, kata {kata.number} "
-                          f"({kata.title}), which has not passed yet. Run `kata check {kata.number}` "
-                          f"first (or add --force to use it as it is). --temperature works now, with "
-                          "the checker's own sampler.")
+        raise LockedError(f"Your own sampler, kata {kata.number} ({kata.title}), chooses the "
+                          f"tokens for {flags}, and it has not passed yet. Run `kata check "
+                          f"{kata.number}` first (or add --force to use it as it is). --temperature "
+                          "works now, with the checker's own sampler.")
     return None
 
 
