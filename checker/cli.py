@@ -371,6 +371,7 @@ def chat_command(question: str | None, gguf_path: Path | None, max_tokens: int, 
     import json
     import subprocess
 
+    from checker import chat_setup
     from checker.models.smollm2 import ensure_gguf
 
     curriculum, store = _course()
@@ -382,9 +383,7 @@ def chat_command(question: str | None, gguf_path: Path | None, max_tokens: int, 
                           "them as they are.")
     settings = {name: value for name, value in (("top_k", top_k), ("top_p", top_p), ("min_p", min_p),
                 ("repetition_penalty", repetition_penalty)) if value is not None}
-    sampler = _chat_sampler(curriculum, passed, settings, force)
-    if temperature <= 0 and "repetition_penalty" not in settings:
-        sampler = None  # greedy: nothing of it runs (the filters never change the top token)
+    sampler = chat_setup.sampler_kata(curriculum, passed, settings, temperature, force)
     gguf = ensure_gguf(gguf_path, echo=lambda text: errors.print(text, style="dim", markup=False))
     model_kata = curriculum.get(kata.uses[-1]) if kata.uses else kata
     env = dict(os.environ, KATA_ROOT=str(curriculum.root), PYTHONUNBUFFERED="1",
@@ -395,65 +394,13 @@ def chat_command(question: str | None, gguf_path: Path | None, max_tokens: int, 
     if sampler is not None:
         env.update(KATA_SAMPLER_MODULE=sampler.module, KATA_SAMPLING=json.dumps(settings))
     env.setdefault("MAX_EAGER_EXECUTOR", "interpreter")
-    errors.print(_chat_banner(curriculum, kata, sampler, temperature, settings, gguf.name),
+    errors.print(chat_setup.banner(curriculum, kata, sampler, temperature, settings, gguf.name),
                  style="dim", markup=False, soft_wrap=True)
     done = subprocess.run([sys.executable, "-m", "checker.chat", str(gguf), str(max_tokens),
                            str(temperature), *([question] if question else [])],
                           cwd=curriculum.root, env=env)
     if done.returncode != 0:
         sys.exit(EXIT_FAIL)
-
-
-def _chat_sampler(curriculum: Curriculum, passed: set[int], settings: dict, force: bool) -> Kata | None:
-    """The kata whose sample_next_token chooses chat's tokens: the course's sampler kata once it
-    passes (with --force, as it is, when its settings are asked for); None: the built-in sampler.
-    Its settings before that are refused (exit 3, as for any locked kata)."""
-    kata = curriculum.provider("sampler")
-    if kata is not None and kata.available and (kata.number in passed or (force and settings)):
-        return kata
-    if settings:
-        flags = ", ".join("--" + name.replace("_", "-") for name in settings)
-        if kata is None or not kata.available:
-            raise KataError(f"{flags}: this course has no sampler kata released yet; "
-                            "--temperature works, with the checker's own sampler.")
-        raise LockedError(f"Your own sampler, kata {kata.number} ({kata.title}), chooses the "
-                          f"tokens for {flags}, and it has not passed yet. Run `kata check "
-                          f"{kata.number}` first (or add --force to use it as it is). --temperature "
-                          "works now, with the checker's own sampler.")
-    return None
-
-
-def _chat_banner(curriculum: Curriculum, kata: Kata, sampler: Kata | None, temperature: float,
-                 settings: dict, gguf: str) -> str:
-    """What chat says at start: which of the learner's katas it runs, and how tokens are chosen."""
-    model = [k.number for k in curriculum.prerequisites(kata)] + [kata.number]
-    parts = [f"{_spans(model)} (model)"]
-    if sampler is not None:
-        parts.append(f"{sampler.number} ({sampler.slug})")
-    if temperature > 0:
-        own = curriculum.provider("sampler")
-        how = "" if sampler is not None else (
-            f" Tokens drawn by the checker's own sampler at temperature {temperature:g}"
-            + (f" (once kata {own.number} passes, yours draws them)." if own and own.available
-               else "."))
-    else:
-        how = " Greedy: the most likely token each time" + (
-            ", after your repetition penalty." if sampler is not None else ".")
-    if temperature <= 0 and set(settings) - {"repetition_penalty"}:
-        how += " --top-k, --top-p and --min-p only matter when sampling (--temperature above 0)."
-    return (f"Your own Llama: your katas {', '.join(parts)}, with {gguf}.{how} No KV cache yet: "
-            "each token re-reads the whole conversation.")
-
-
-def _spans(numbers: list[int]) -> str:
-    """[2, 13, 14, 15, 16, 17, 18] -> '2, 13-18'."""
-    spans: list[list[int]] = []
-    for number in sorted(set(numbers)):
-        if spans and number == spans[-1][-1] + 1:
-            spans[-1].append(number)
-        else:
-            spans.append([number])
-    return ", ".join(str(s[0]) if len(s) == 1 else f"{s[0]}-{s[-1]}" for s in spans)
 
 
 @cli.command("watch")

@@ -143,6 +143,13 @@ def test_chat_draws_with_the_learners_sampler(course):
     assert f"your katas 2, 13-18 (model), {SAMPLER} (sampling), with" in err, err
 
 
+def test_the_katas_chat_runs_are_said_as_spans():
+    from checker.chat_setup import spans
+
+    assert spans([2, 13, 14, 15, 16, 17, 18]) == "2, 13-18"
+    assert spans([20]) == "20" and spans([3, 1, 2, 5]) == "1-3, 5"
+
+
 # In-process: the token chooser itself (checker.chat.token_chooser), with the reference sampler.
 
 def _chooser(temperature, sampler=None, **settings):
