@@ -1,11 +1,13 @@
 """`kata chat`'s child process: the learner's own Llama (Part 2) answers, with SmolLM2's weights.
 
 Run as `python -m checker.chat GGUF MAX_TOKENS TEMPERATURE [QUESTION]`, with KATA_ROOT set and the
-learner's modules named by the parent from curriculum.yaml: KATA_MODEL_MODULE (LlamaForCausalLM)
-and KATA_LOADER_MODULE (load_gguf, config_from_gguf). With a question it answers once; without,
-it is a conversation (history kept; an empty line, end of input or Ctrl-C ends it). Tokens are
-printed as they are made. A failure in the learner's code is one message pointing at their line,
-exit code 1.
+learner's modules named by the parent from curriculum.yaml: KATA_MODEL_MODULE (LlamaForCausalLM),
+KATA_LOADER_MODULE (load_gguf, config_from_gguf) and, once the learner's sampler kata passes,
+KATA_SAMPLER_MODULE (sample_next_token), with the settings it gets (top_k, top_p, min_p,
+repetition_penalty) as JSON in KATA_SAMPLING. With a question it answers once; without, it is a
+conversation (history kept; an empty line, end of input or Ctrl-C ends it). Tokens are printed
+as they are made. A failure in the learner's code is one message pointing at their line, exit
+code 1.
 """
 
 from __future__ import annotations
@@ -37,18 +39,48 @@ class Streamer:
             self.shown = text
 
 
-def next_token(logits, temperature: float, rng) -> int:
-    """Greedy at temperature 0, else a draw from softmax(logits / temperature)."""
+def token_chooser(temperature: float, rng, sampler=None, settings: dict | None = None):
+    """choose(logits, ids) -> the next token id, from the last position's logits (vocab,) and the
+    tokens so far (1, seq). At temperature 0 the most likely token (after the learner's repetition
+    penalty, if one is set: generate() applies it when greedy too; the filters never change the
+    most likely token). Else one draw: by the learner's sample_next_token (`sampler`, their kata
+    module) with `settings`, or without one by softmax(logits / temperature)."""
     import numpy as np
 
-    if temperature <= 0:
-        return int(np.argmax(logits))
-    z = logits.astype(np.float64) / temperature
-    p = np.exp(z - z.max())
-    return int(rng.choice(len(p), p=p / p.sum()))
+    from checker.fast import batched, to_tensor
+
+    settings = dict(settings or {})
+    penalty = settings.get("repetition_penalty")
+
+    def choose(logits, ids) -> int:
+        if temperature <= 0:
+            if sampler is not None and penalty is not None:
+                logits = batched(lambda: sampler.apply_repetition_penalty(
+                    to_tensor(logits[None]), to_tensor(ids), penalty)).to_numpy()[0]
+            return int(np.argmax(logits))
+        if sampler is not None:
+            drawn = batched(lambda: sampler.sample_next_token(
+                to_tensor(logits[None]), to_tensor(ids), temperature=temperature, **settings))
+            return sampled_token(drawn, len(logits))
+        z = logits.astype(np.float64) / temperature
+        p = np.exp(z - z.max())
+        return int(rng.choice(len(p), p=p / p.sum()))
+
+    return choose
 
 
-def reply(model, tokenizer, messages, max_tokens: int, temperature: float, rng) -> tuple[str, int, float]:
+def sampled_token(drawn, vocab: int) -> int:
+    """The one token id the learner's sample_next_token returned for one row of logits."""
+    import numpy as np
+
+    array = np.asarray(drawn.to_numpy() if hasattr(drawn, "to_numpy") else drawn).reshape(-1)
+    if array.size != 1 or array.dtype.kind not in "iu" or not 0 <= int(array[0]) < vocab:
+        raise ValueError(f"sample_next_token returned {array.tolist()!r} for one row of logits; "
+                         f"expected one token id, an integer from 0 to {vocab - 1}")
+    return int(array[0])
+
+
+def reply(model, tokenizer, messages, max_tokens: int, choose) -> tuple[str, int, float]:
     """The model's answer to the conversation, streamed; (text, tokens, seconds)."""
     import numpy as np
 
@@ -61,7 +93,7 @@ def reply(model, tokenizer, messages, max_tokens: int, temperature: float, rng) 
     for _ in range(max_tokens):
         # No KV cache yet (Part 3): the whole conversation goes through the model for each token.
         logits = batched(lambda: model(to_tensor(ids))).to_numpy()[0, -1]
-        token = next_token(logits, temperature, rng)
+        token = choose(logits, ids)
         if token == tokenizer.eos_token_id:
             break
         stream(token)
@@ -90,6 +122,17 @@ def load_model(gguf: str):
     return model
 
 
+def learner_sampler():
+    """The learner's sampler module and its settings, when the parent names one (else None, {})."""
+    import importlib
+    import json
+
+    name = os.environ.get("KATA_SAMPLER_MODULE")
+    if not name:
+        return None, {}
+    return importlib.import_module(name), json.loads(os.environ.get("KATA_SAMPLING") or "{}")
+
+
 def main(argv: list[str]) -> int:
     import numpy as np
 
@@ -102,17 +145,17 @@ def main(argv: list[str]) -> int:
     root = repo_root()
     files = {str(p.resolve()) for p in (root / "katas").glob("*.py")}
     tokenizer = GGUFTokenizer.from_gguf(gguf)
-    rng = np.random.default_rng()
     messages: list[dict] = []
     try:
+        sampler, settings = learner_sampler()
+        choose = token_chooser(float(temperature), np.random.default_rng(), sampler, settings)
         model = load_model(gguf)
         while True:
             text = question[0] if question else _ask()
             if not text:
                 return 0
             messages.append({"role": "user", "content": text})
-            answer, tokens, seconds = reply(model, tokenizer, messages, int(max_tokens),
-                                            float(temperature), rng)
+            answer, tokens, seconds = reply(model, tokenizer, messages, int(max_tokens), choose)
             messages.append({"role": "assistant", "content": answer})
             print(f"({tokens} tokens in {seconds:.1f} s, {tokens / max(seconds, 1e-9):.1f} tokens/s)",
                   file=sys.stderr, flush=True)

@@ -19,7 +19,7 @@ from checker.errors import (EXIT_FAIL, EXIT_LOCKED, EXIT_PASS, EXIT_SETUP, KataE
 from checker.golden import random_weights, verify_all
 from checker.paths import fixtures_dir, repo_root, state_dir
 from checker.progress import (ProgressStore, current_kata, is_unlocked, kata_record, now_iso,
-                              passed_numbers, record_attempt)
+                              passed_numbers, record_attempt, unlocked_by)
 from checker.runner import CheckResult, file_sha256, run_kata
 
 console = Console(highlight=False)
@@ -184,10 +184,12 @@ def _exit_code(results: list[CheckResult]) -> int:
 def _check_one(curriculum: Curriculum, store: ProgressStore, kata: Kata, force: bool,
                quiet: bool) -> CheckResult:
     passed = passed_numbers(store.load())
-    if not force and not is_unlocked(kata.number, passed):
+    released = [k.number for k in curriculum.available]
+    if not force and not is_unlocked(kata.number, passed, released):
+        before = unlocked_by(kata.number, released)
         result = CheckResult(kata.number, kata.slug, "locked",
-                             f"Kata {kata.number} is locked: pass kata {kata.number - 1} first "
-                             f"(`kata check {kata.number - 1}`), or use --force to check it anyway.")
+                             f"Kata {kata.number} is locked: pass kata {before} first "
+                             f"(`kata check {before}`), or use --force to check it anyway.")
         if not quiet:
             console.print(f"[dim]Kata {kata.number}: {kata.title} — locked.[/] {result.message}")
         return result
@@ -255,6 +257,8 @@ NEXT = (
     "--fixtures real-fixtures/ \"Hello\"`.")
 CHAT = ("Your own Llama now runs SmolLM2-135M-Instruct's real weights: talk to it with `kata chat`, "
         "or ask it one thing: `kata chat \"What is the capital of France?\"`.")
+SAMPLER = ("`kata chat` now draws each token with your own sample_next_token: try `kata chat "
+           "--temperature 0.8 --top-p 0.9 --repetition-penalty 1.2 \"Tell me a story\"`.")
 
 
 def _after(curriculum: Curriculum, kata: Kata, result: CheckResult, first_pass: bool) -> None:
@@ -262,7 +266,9 @@ def _after(curriculum: Curriculum, kata: Kata, result: CheckResult, first_pass: 
         console.print(f"Fix {kata.file} and run `kata check {kata.number}` again. "
                       f"Stuck? `kata hint {kata.number}`.")
         return
-    following = [k for k in curriculum.katas if k.number == kata.number + 1]
+    later = [k for k in curriculum.katas if k.number > kata.number]
+    opened = next((k for k in later if k.available), None)  # a kata not released yet is skipped
+    waiting = [k for k in later if not k.available and (opened is None or k.number < opened.number)]
     if kata.command == "run":  # the end of the GPT-2 part: what its words are, and what comes next
         console.print("[bold green]Your GPT-2 is complete![/]")
         if random_weights(fixtures_dir(curriculum.root)):
@@ -270,13 +276,17 @@ def _after(curriculum: Curriculum, kata: Kata, result: CheckResult, first_pass: 
                                  + NEXT), highlight=False, soft_wrap=True)
     elif kata.command == "chat":
         console.print(escape(CHAT), style="bold green", soft_wrap=True)
-    if not following:
+    elif kata.provides == "sampler":
+        console.print(escape(SAMPLER), style="bold green", soft_wrap=True)
+    if not later:
         console.print("[bold green]That was the last kata.[/]")
     elif first_pass:
-        nxt = following[0]
-        console.print(f"[bold green]Kata {nxt.number} unlocked: {nxt.title}.[/] Read {nxt.lesson}, "
-                      f"then run `kata check {nxt.number}`." if nxt.available else
-                      f"[green]Kata {nxt.number} ({nxt.title}) is next, once it is released.[/]")
+        for soon in waiting:
+            console.print(f"[green]Kata {soon.number} ({escape(soon.title)}) comes once it is "
+                          "released.[/]")
+        if opened:
+            console.print(f"[bold green]Kata {opened.number} unlocked: {escape(opened.title)}.[/] "
+                          f"Read {opened.lesson}, then run `kata check {opened.number}`.")
 
 
 @cli.command("reset")
@@ -344,29 +354,48 @@ def run_model(prompt: str, new_tokens: int, temperature: float, greedy: bool, se
 @click.option("--max-tokens", type=click.IntRange(1, 1024), default=64, show_default=True)
 @click.option("--temperature", type=click.FloatRange(min=0.0), default=0.0, show_default=True,
               help="0 is greedy: always the most likely token.")
+@click.option("--top-k", type=click.IntRange(min=1), default=None,
+              help="Draw only from the k most likely tokens (your own sampler, once its kata passes).")
+@click.option("--top-p", type=click.FloatRange(0.0, 1.0, min_open=True), default=None,
+              help="Draw only from the most likely tokens that hold this much probability (your own "
+                   "sampler).")
+@click.option("--min-p", type=click.FloatRange(0.0, 1.0), default=None,
+              help="Drop tokens less likely than this times the most likely one (your own sampler).")
+@click.option("--repetition-penalty", type=click.FloatRange(min=0.0, min_open=True), default=None,
+              help="Above 1, tokens already in the conversation get less likely (your own sampler).")
 @click.option("--force", is_flag=True, help="Run even though the katas have not all passed.")
 def chat_command(question: str | None, gguf_path: Path | None, max_tokens: int, temperature: float,
-                 force: bool) -> None:
+                 top_k: int | None, top_p: float | None, min_p: float | None,
+                 repetition_penalty: float | None, force: bool) -> None:
     """Your own Llama (Part 2) with SmolLM2-135M-Instruct's weights: one QUESTION, or a chat."""
+    import json
     import subprocess
 
+    from checker import chat_setup
     from checker.models.smollm2 import ensure_gguf
 
     curriculum, store = _course()
     kata = curriculum.for_command("chat")
-    if not force and kata.number not in passed_numbers(_load_progress(store)):
+    passed = passed_numbers(_load_progress(store))
+    if not force and kata.number not in passed:
         raise LockedError(f"`kata chat` runs your katas up to kata {kata.number}, which has not passed "
                           f"yet. Run `kata check {kata.number}` first, or `kata chat --force` to run "
                           "them as they are.")
+    settings = {name: value for name, value in (("top_k", top_k), ("top_p", top_p), ("min_p", min_p),
+                ("repetition_penalty", repetition_penalty)) if value is not None}
+    sampler = chat_setup.sampler_kata(curriculum, passed, settings, temperature, force)
     gguf = ensure_gguf(gguf_path, echo=lambda text: errors.print(text, style="dim", markup=False))
     model_kata = curriculum.get(kata.uses[-1]) if kata.uses else kata
     env = dict(os.environ, KATA_ROOT=str(curriculum.root), PYTHONUNBUFFERED="1",
                KATA_MODEL_MODULE=model_kata.module, KATA_LOADER_MODULE=kata.module,
                KATA_PARENT_PID=str(os.getpid()),
                PYTHONPATH=os.pathsep.join([str(curriculum.root), os.environ.get("PYTHONPATH", "")]))
+    env.pop("KATA_SAMPLER_MODULE", None)
+    if sampler is not None:
+        env.update(KATA_SAMPLER_MODULE=sampler.module, KATA_SAMPLING=json.dumps(settings))
     env.setdefault("MAX_EAGER_EXECUTOR", "interpreter")
-    errors.print(f"Your own Llama (your katas up to kata {kata.number}) with {gguf.name}. No KV cache "
-                 "yet: each token re-reads the whole conversation.", style="dim", markup=False)
+    errors.print(chat_setup.banner(curriculum, kata, sampler, temperature, settings, gguf.name),
+                 style="dim", markup=False, soft_wrap=True)
     done = subprocess.run([sys.executable, "-m", "checker.chat", str(gguf), str(max_tokens),
                            str(temperature), *([question] if question else [])],
                           cwd=curriculum.root, env=env)

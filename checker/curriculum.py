@@ -24,7 +24,7 @@ REQUIRED = {
 # spec (how to draw inputs, run the learner's code on them, and judge the outputs).
 FOLDER_FILES = {"tests": "test_kata.py", "solution": "solution.py", "spec": "spec.py"}
 OPTIONAL = {"available": bool, "uses_max": bool, "uses": list, "skeleton_sha256": str,
-            "command": str, "part": str}
+            "command": str, "part": str, "provides": str}
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ class Kata:
     skeleton_sha256: str | None = None  # the untouched skeleton, for `kata reset`
     command: str | None = None  # a `kata` command that runs the learner's work once this passes
     part: str | None = None  # the part of the course it opens (e.g. "Part 2: ..."), for kata list
+    provides: str | None = None  # what its code lends a command once it passes (e.g. "sampler")
 
     @property
     def tests(self) -> str:
@@ -88,6 +89,10 @@ class Curriculum:
                 return kata
         raise CurriculumError(f"No kata in curriculum.yaml provides `kata {command}` "
                               f"(give one `command: {command}`).")
+
+    def provider(self, role: str) -> Kata | None:
+        """The kata whose code a command uses for `role` (curriculum.yaml's `provides:`), if any."""
+        return next((kata for kata in self.katas if kata.provides == role), None)
 
     def prerequisites(self, kata: Kata) -> list[Kata]:
         """Every earlier kata whose code `kata` runs, directly or through another, in order."""
@@ -202,6 +207,7 @@ def _parse_entry(entry: object, label: str, root: Path) -> Kata:
         skeleton_sha256=entry.get("skeleton_sha256"),
         command=entry.get("command"),
         part=entry.get("part"),
+        provides=entry.get("provides"),
     )
     if kata.available:
         for field in ("file", "lesson"):

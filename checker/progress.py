@@ -13,7 +13,7 @@ import os
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from checker import __version__
 from checker.errors import ProgressError
@@ -55,9 +55,17 @@ def passed_numbers(progress: dict) -> set[int]:
     }
 
 
-def is_unlocked(number: int, passed: set[int]) -> bool:
-    """Kata 1 is always open; kata N opens once kata N-1 has passed."""
-    return number <= 1 or (number - 1) in passed
+def unlocked_by(number: int, released: Iterable[int] | None = None) -> int | None:
+    """The kata whose pass opens kata NUMBER: the one before it (None for the first). Given the
+    released katas, one not released yet is skipped: nobody can pass it, so nothing waits on it."""
+    earlier = [n for n in (range(1, number) if released is None else released) if n < number]
+    return max(earlier, default=None)
+
+
+def is_unlocked(number: int, passed: set[int], released: Iterable[int] | None = None) -> bool:
+    """Kata 1 is always open; kata N opens once kata N-1 (the released kata before it) has passed."""
+    before = unlocked_by(number, released)
+    return before is None or before in passed
 
 
 def current_kata(numbers: list[int], passed: set[int]) -> int | None:

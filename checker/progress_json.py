@@ -18,6 +18,7 @@ VERSION = 1
 
 def export(curriculum: Curriculum, progress: dict, learner: dict) -> dict:
     passed = passed_numbers(progress)
+    released = [k.number for k in curriculum.available]
     katas = []
     for kata in curriculum.katas:
         record = progress["katas"].get(str(kata.number)) or {}
@@ -26,7 +27,7 @@ def export(curriculum: Curriculum, progress: dict, learner: dict) -> dict:
             "kata": kata.number,
             "slug": kata.slug,
             "title": kata.title,
-            "status": kata_state(kata, progress, passed),
+            "status": kata_state(kata, progress, passed, released),
             "last_result": record.get("status") if record.get("attempts") else None,
             "attempts": record.get("attempts", 0),
             "first_pass": record.get("first_pass"),

@@ -26,12 +26,13 @@ def progress_bar(done: int, total: int, width: int = 24) -> str:
     return f"[{bar}] {done}/{total} ({percent}%)"
 
 
-def kata_state(kata: Kata, progress: dict, passed: set[int]) -> str:
+def kata_state(kata: Kata, progress: dict, passed: set[int],
+               released: list[int] | None = None) -> str:
     if not kata.available:
         return "coming soon"
     if kata.number in passed:
         return "passed"
-    if not is_unlocked(kata.number, passed):
+    if not is_unlocked(kata.number, passed, released):
         return "locked"
     record = progress["katas"].get(str(kata.number))
     return "in progress" if record and record.get("attempts") else "ready"
@@ -55,7 +56,7 @@ def render_list(console: Console, curriculum: Curriculum, progress: dict) -> Non
         if kata.part:
             table.add_section() if table.row_count else None
             table.add_row("", f"[bold]{escape(kata.part)}[/]", "", "", "")
-        state = kata_state(kata, progress, passed)
+        state = kata_state(kata, progress, passed, [k.number for k in curriculum.available])
         record = progress["katas"].get(str(kata.number), {})
         table.add_row(str(kata.number), escape(kata.title), f"[{styles[state]}]{state}[/]",
                       str(record.get("attempts", 0) or ""), str(record.get("hints_shown", 0) or ""))

@@ -1,14 +1,32 @@
 """`kata chat`: the learner's own Llama (katas 13-18) with SmolLM2's weights answers; before
-kata 18 passes it says so; without the model file and without a network it says how to get it."""
+kata 18 passes it says so; without the model file and without a network it says how to get it.
+Once kata 20 passes, the learner's own sample_next_token chooses each token (--temperature,
+--top-k, --top-p, --min-p, --repetition-penalty); before, those filters are refused, and
+--temperature uses the checker's own sampler. Temperature 0 stays greedy."""
 
 from __future__ import annotations
 
+import importlib
+import textwrap
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
 
 from checker.errors import EXIT_LOCKED, EXIT_PASS, EXIT_SETUP
 from checker.models.smollm2 import ensure_gguf
-from conftest import AVAILABLE, assert_no_traceback, place_solution, run_kata_cli
+from checker.progress import ProgressStore, record_attempt
+from conftest import RELEASED, assert_no_traceback, place_solution, run_kata_cli
 
 QUESTION = "What is the capital of France?"
+SAMPLER = 20  # the kata whose sample_next_token chat uses (curriculum.yaml: provides: sampler)
+
+
+def _passed(course, numbers) -> None:
+    """progress.json saying these katas passed, as `kata check` records it."""
+    with ProgressStore(course / ".kata").update() as progress:
+        for number in numbers:
+            record_attempt(progress, number, "pass", "0" * 64)
 
 
 def test_chat_waits_for_kata_18(course):
@@ -45,12 +63,132 @@ def test_chat_refuses_a_damaged_file(course, tmp_path):
 
 
 def test_chat_answers_with_the_learners_own_model(course):
-    for number in range(1, AVAILABLE + 1):
+    """Greedy at temperature 0, even once the sampler kata passes: its code is not called."""
+    for number in RELEASED:
         place_solution(course, number)
+    (course / "katas" / f"step_{SAMPLER}.py").write_text(
+        "def sample_next_token(*args, **kwargs):\n    raise RuntimeError('called when greedy')\n")
+    _passed(course, [SAMPLER])
     code, out, err = run_kata_cli(course, "chat", "--force", QUESTION, "--max-tokens", "12",
                                   timeout=900)
     assert_no_traceback(out, err)
     assert code == EXIT_PASS, out + err
     assert "The capital of France is Paris." in out, out + err
-    assert "tokens/s" in err and "your katas up to kata 18" in err
+    assert "tokens/s" in err and "your katas 2, 13-18 (model), with" in err
+    assert "Greedy" in err and f"{SAMPLER} (sampling)" not in err
     assert "on the fly" not in out + err  # MAX's own chatter stays out of the conversation
+
+
+# --- the learner's sampler ------------------------------------------------------------------
+
+FILTERS = [("--top-k", "50"), ("--top-p", "0.9"), ("--min-p", "0.05"),
+           ("--repetition-penalty", "1.3")]
+
+
+@pytest.mark.parametrize("flag,value", FILTERS, ids=[f[0] for f in FILTERS])
+def test_sampler_flags_wait_for_the_sampler_kata(course, tmp_path, monkeypatch, flag, value):
+    _offline(course, tmp_path, monkeypatch)  # refused before the model file is even looked for
+    _passed(course, range(1, 19))
+    code, out, err = run_kata_cli(course, "chat", "--temperature", "0.7", flag, value, QUESTION)
+    assert_no_traceback(out, err)
+    assert code == EXIT_LOCKED, out + err
+    assert flag in err and f"kata {SAMPLER}" in err and f"kata check {SAMPLER}" in err
+    assert "--temperature works now" in err
+
+
+def test_temperature_alone_uses_the_built_in_sampler_before_the_kata(course, tmp_path, monkeypatch):
+    """Not refused: it gets as far as looking for the model file (absent here)."""
+    _offline(course, tmp_path, monkeypatch)
+    _passed(course, range(1, 19))
+    code, out, err = run_kata_cli(course, "chat", "--temperature", "0.7", QUESTION)
+    assert_no_traceback(out, err)
+    assert code == EXIT_SETUP and "kata setup" in out + err, out + err
+
+
+@pytest.mark.parametrize("flag,value", [("--top-k", "0"), ("--top-p", "0"), ("--top-p", "1.5"),
+                                        ("--min-p", "-0.1"), ("--repetition-penalty", "0")])
+def test_sampler_flags_out_of_range(course, flag, value):
+    code, out, err = run_kata_cli(course, "chat", flag, value, QUESTION)
+    assert_no_traceback(out, err)
+    assert code == EXIT_SETUP and flag in err, out + err  # click's usage error: 2
+
+
+FIXED = 21285  # " banana" in SmolLM2's vocabulary
+FIXED_SAMPLER = f"""
+import numpy as np
+from max.experimental.tensor import Tensor
+
+def sample_next_token(logits, input_ids=None, **settings):
+    # what kata chat must hand over: the settings asked for, and the conversation so far
+    expected = {{"temperature": 0.8, "top_k": 5, "min_p": 0.05, "repetition_penalty": 1.3}}
+    if settings != expected or input_ids is None or tuple(input_ids.shape)[0] != 1:
+        raise ValueError(f"unexpected call: {{settings}}, {{input_ids}}")
+    return Tensor(np.full([int(logits.shape[0])], {FIXED}, dtype=np.int64), device=logits.device)
+"""
+
+
+def test_chat_draws_with_the_learners_sampler(course):
+    """A learner's sampler that always draws " banana": chat says banana, whatever the model
+    would have said, and names the kata it runs."""
+    for number in RELEASED:
+        place_solution(course, number)
+    (course / "katas" / f"step_{SAMPLER}.py").write_text(textwrap.dedent(FIXED_SAMPLER))
+    _passed(course, [*range(1, 19), SAMPLER])
+    code, out, err = run_kata_cli(course, "chat", QUESTION, "--max-tokens", "3", "--temperature",
+                                  "0.8", "--top-k", "5", "--min-p", "0.05",
+                                  "--repetition-penalty", "1.3", timeout=900)
+    assert_no_traceback(out, err)
+    assert code == EXIT_PASS, out + err
+    assert "banana banana banana" in out, out + err
+    assert f"your katas 2, 13-18 (model), {SAMPLER} (sampling), with" in err, err
+
+
+def test_the_katas_chat_runs_are_said_as_spans():
+    from checker.chat_setup import spans
+
+    assert spans([2, 13, 14, 15, 16, 17, 18]) == "2, 13-18"
+    assert spans([20]) == "20" and spans([3, 1, 2, 5]) == "1-3, 5"
+
+
+# In-process: the token chooser itself (checker.chat.token_chooser), with the reference sampler.
+
+def _chooser(temperature, sampler=None, **settings):
+    from checker.chat import token_chooser
+
+    return token_chooser(temperature, np.random.default_rng(0), sampler, settings)
+
+
+def _reference_sampler():
+    return importlib.import_module(f"checker.course.kata{SAMPLER}_sampling.solution")
+
+
+LOGITS = np.array([2.0, 1.9, -1.0, 0.5], dtype=np.float32)
+IDS = np.array([[0, 3, 0]], dtype=np.int64)
+
+
+def test_greedy_at_temperature_zero_never_calls_the_sampler():
+    def boom(*args, **kwargs):
+        raise AssertionError("the sampler was called at temperature 0")
+
+    sampler = SimpleNamespace(sample_next_token=boom, apply_repetition_penalty=boom)
+    assert _chooser(0.0, sampler, top_k=2, top_p=0.5)(LOGITS, IDS) == 0
+    assert _chooser(0.0)(LOGITS, IDS) == 0
+
+
+def test_greedy_applies_the_learners_repetition_penalty():
+    """generate() applies the penalty when greedy too: 2.0 / 1.3 = 1.54 < 1.9."""
+    assert _chooser(0.0, _reference_sampler(), repetition_penalty=1.3)(LOGITS, IDS) == 1
+
+
+def test_the_learners_sampler_draws_with_the_settings():
+    choose = _chooser(1.0, _reference_sampler(), top_k=1)
+    assert {choose(LOGITS, IDS) for _ in range(5)} == {0}
+    choose = _chooser(1.0, _reference_sampler(), top_k=1, repetition_penalty=100.0)
+    assert {choose(LOGITS, IDS) for _ in range(5)} == {1}  # token 0 penalised: 2.0 / 100 < 1.9
+
+
+@pytest.mark.parametrize("drawn", [np.array([1, 2]), np.array([4]), np.array([0.5]), None])
+def test_a_learners_sampler_returning_no_token_id_is_one_clear_error(drawn):
+    sampler = SimpleNamespace(sample_next_token=lambda *args, **kwargs: drawn)
+    with pytest.raises(ValueError, match="expected one token id, an integer from 0 to 3"):
+        _chooser(0.7, sampler)(LOGITS, IDS)

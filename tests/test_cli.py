@@ -62,6 +62,20 @@ def test_locked_kata(course):
         "3" not in _progress(course)["katas"]
 
 
+def test_a_kata_not_released_yet_is_skipped_by_the_lock(course):
+    """Kata 20 waits on the last released kata before it (18 while 19 is being written)."""
+    from checker.progress import ProgressStore, record_attempt
+    from conftest import RELEASED
+
+    before = max(n for n in RELEASED if n < 20)
+    with ProgressStore(course / ".kata").update() as progress:
+        for number in range(1, before - 1):
+            record_attempt(progress, number, "pass", "0" * 64)
+    code, out, err = kata(course, "check", "20")
+    assert code == EXIT_LOCKED, out + err
+    assert f"pass kata {before} first" in out and f"`kata check {before}`" in out, out
+
+
 def test_locked_kata_with_force_runs(course):
     code, out, err = kata(course, "check", "3", "--force")
     assert code == EXIT_FAIL, out + err  # the untouched skeleton runs, and fails

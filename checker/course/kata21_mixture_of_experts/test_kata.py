@@ -30,7 +30,7 @@ def _weights():
     return moe.as_float64(_golden())
 
 
-def test_parameter_names_are_hugging_faces(learner):
+def test_parameter_names(learner):
     """gate.weight, experts.gate_up_proj, experts.down_proj: Hugging Face's state dict loads."""
     _block(learner)
 

@@ -1,0 +1,62 @@
+"""`kata chat`'s parent side: whose sampler draws the tokens, and what chat says at start (which of
+the learner's katas it runs). The sampler kata is the one curriculum.yaml marks `provides:
+sampler`; nothing here names a kata by number."""
+
+from __future__ import annotations
+
+from checker.curriculum import Curriculum, Kata
+from checker.errors import KataError, LockedError
+
+
+def sampler_kata(curriculum: Curriculum, passed: set[int], settings: dict, temperature: float,
+                 force: bool) -> Kata | None:
+    """The kata whose code chooses chat's tokens: the course's sampler kata once it passes (with
+    --force, as it is, when its settings are asked for). None: greedy, or the built-in sampler.
+    Its settings before that are refused (exit 3, as for any locked kata)."""
+    kata = curriculum.provider("sampler")
+    if kata is not None and kata.available and (kata.number in passed or (force and settings)):
+        # greedy runs none of it (the filters never change the top token), but the penalty
+        return kata if temperature > 0 or "repetition_penalty" in settings else None
+    if settings:
+        flags = ", ".join("--" + name.replace("_", "-") for name in settings)
+        if kata is None or not kata.available:
+            raise KataError(f"{flags}: this course has no sampler kata released yet; "
+                            "--temperature works, with the checker's own sampler.")
+        raise LockedError(f"Your own sampler, kata {kata.number} ({kata.title}), chooses the "
+                          f"tokens for {flags}, and it has not passed yet. Run `kata check "
+                          f"{kata.number}` first (or add --force to use it as it is). --temperature "
+                          "works now, with the checker's own sampler.")
+    return None
+
+
+def banner(curriculum: Curriculum, kata: Kata, sampler: Kata | None, temperature: float,
+           settings: dict, gguf: str) -> str:
+    """What chat says at start: which of the learner's katas it runs, and how tokens are chosen."""
+    model = [k.number for k in curriculum.prerequisites(kata)] + [kata.number]
+    parts = [f"{spans(model)} (model)"]
+    if sampler is not None:
+        parts.append(f"{sampler.number} ({sampler.slug})")
+    if temperature > 0:
+        own = curriculum.provider("sampler")
+        how = "" if sampler is not None else (
+            f" Tokens drawn by the checker's own sampler at temperature {temperature:g}"
+            + (f" (once kata {own.number} passes, yours draws them)." if own and own.available
+               else "."))
+    else:
+        how = " Greedy: the most likely token each time" + (
+            ", after your repetition penalty." if sampler is not None else ".")
+    if temperature <= 0 and set(settings) - {"repetition_penalty"}:
+        how += " --top-k, --top-p and --min-p only matter when sampling (--temperature above 0)."
+    return (f"Your own Llama: your katas {', '.join(parts)}, with {gguf}.{how} No KV cache yet: "
+            "each token re-reads the whole conversation.")
+
+
+def spans(numbers: list[int]) -> str:
+    """[2, 13, 14, 15, 16, 17, 18] -> '2, 13-18'."""
+    runs: list[list[int]] = []
+    for number in sorted(set(numbers)):
+        if runs and number == runs[-1][-1] + 1:
+            runs[-1].append(number)
+        else:
+            runs.append([number])
+    return ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
