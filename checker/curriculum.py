@@ -89,6 +89,11 @@ class Curriculum:
         raise CurriculumError(f"No kata in curriculum.yaml provides `kata {command}` "
                               f"(give one `command: {command}`).")
 
+    def upgrades(self, command: str) -> tuple[Kata, ...]:
+        """The later katas that also name `command`, in order: once one passes, `kata COMMAND`
+        runs more of the learner's work (kata chat: their KV cache)."""
+        return tuple(k for k in self.katas if k.command == command)[1:]
+
     def prerequisites(self, kata: Kata) -> list[Kata]:
         """Every earlier kata whose code `kata` runs, directly or through another, in order."""
         seen: set[int] = set()

@@ -1,23 +1,30 @@
-"""Generation with the learner's own KV cache (Part 3), as fast as MAX runs it on this machine.
+"""The next token's logits from the learner's own Llama, with or without their KV cache.
 
-The learner's model (`forward(input_ids, cache) -> logits`, the ids being the NEW tokens) and
-cache (`update(k, v, layer_idx) -> (all_k, all_v)`) are traced once into one compiled graph, a
-*step*: (new ids (1, seq), every layer's past keys and values (1, kv_heads, past, head_dim))
--> (the last position's logits, every layer's keys and values after the step). seq and past are
-symbolic, so the prompt (seq = its length, past = 0) and every later token (seq = 1) run the same
-graph, compiled once per machine (MAX caches it across processes). Inside the trace a fresh
-cache of the learner's class is preloaded with the past (`update` of an empty cache returns what
-it was given) and what its `update` returns per layer is the next step's past: the keys and
-values stay MAX buffers between steps, and only the last logits come back to numpy.
+`kata chat` and bench/generation_llama.py hand a generation loop one of these; each has
+`next_logits(ids) -> (vocab,) float32 numpy`, ids being the whole sequence so far:
+
+  NoCache(model)         Part 2: the learner's LlamaForCausalLM re-reads the whole sequence for
+                         every token, each forward staged as one graph (checker.fast.batched)
+  Cached(model, KVCache, config)   Part 3: the learner's CachedLlamaForCausalLM and KVCache;
+                         only the tokens the cache has not seen go through the model
+
+Cached runs the learner's model and cache traced into one compiled graph, a *step*: (new ids
+(1, seq), every layer's past keys and values (1, kv_heads, past, head_dim)) -> (the last
+position's logits, every layer's keys and values after the step). seq and past are symbolic, so
+the prompt (seq = its length, past = 0) and every later token (seq = 1) run the same graph,
+compiled once per machine (MAX caches it across processes). Inside the trace, a fresh cache of
+the learner's class is preloaded with the past (`update` of an empty cache returns what it was
+given), and what its `update` returns per layer becomes the next step's past. Between steps the
+keys and values stay MAX buffers; only the ids go in and the last logits come out.
 
 Learner code that cannot be traced with symbolic lengths (int() of a length, F.band_part with a
-cache offset, numpy inside forward) still runs: each step is then the learner's model called
-eagerly with their cache, each call staged as one interpreted graph (checker.fast.batched).
-`Decoder.path` says which ran.
+cache offset, numpy inside forward) still runs, more slowly: each step is then the learner's
+model called with their cache object, the call staged as one graph. `Cached.path` says which.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Callable
 
@@ -27,9 +34,27 @@ COMPILED = "compiled"  # one compiled graph for every step (the fast path)
 STAGED = "staged"  # the learner's model and cache called per step, each call one staged graph
 
 
-class Decoder:
-    """Feeds tokens to the learner's model through their cache; `feed(ids)` -> the next token's
-    logits (vocab,) as float32 numpy. `reset()` starts a new sequence."""
+class NoCache:
+    """The learner's LlamaForCausalLM, the whole sequence through it for every token."""
+
+    path = "no cache"
+
+    def __init__(self, model):
+        self.model = model
+
+    def next_logits(self, ids) -> np.ndarray:
+        from checker.fast import batched, to_tensor
+
+        ids = np.asarray(ids, dtype=np.int64).reshape(1, -1)
+        return np.asarray(batched(lambda: self.model(to_tensor(ids))).to_numpy())[0, -1]
+
+
+class Cached:
+    """The learner's CachedLlamaForCausalLM and KVCache (see the module's docstring).
+
+    say(text) hears about the compile (minutes the first time on a machine) and the fallback.
+    `timings` adds up seconds per part of a step: "graph" (the compiled graph running), "host"
+    (ids in, logits out); the rest of a call is Python."""
 
     def __init__(self, model, cache_class, config, *, say: Callable[[str], None] = lambda _: None):
         self.model, self.cache_class, self.say = model, cache_class, say
@@ -37,79 +62,95 @@ class Decoder:
         self.kv_heads = int(config.num_key_value_heads)
         self.head_dim = int(config.hidden_size) // int(config.num_attention_heads)
         self.step, self.path, self.why = None, None, ""
+        self.timings = {"graph": 0.0, "host": 0.0, "steps": 0}
         self.reset()
 
     def reset(self) -> None:
-        self.past = None  # compiled path: (keys, values) per layer, as MAX buffers
+        """Forget every token: the next call starts a new sequence."""
+        self.past = None  # compiled path: every layer's keys, then values, as MAX buffers
         self.cache = None  # staged path: the learner's cache object
-        self.fed: list[int] = []  # every id fed since reset(), to rebuild a cache if needed
+        self.seen: list[int] = []  # the ids the cache holds
 
-    def feed(self, ids) -> np.ndarray:
-        ids = [int(i) for i in np.asarray(ids).reshape(-1)]
+    def prepare(self) -> None:
+        """Compiles the step (or chooses the staged path) now rather than at the first token."""
         if self.path is None:
-            self._choose_path()
+            self._compile()
+
+    def next_logits(self, ids) -> np.ndarray:
+        ids = [int(i) for i in np.asarray(ids).reshape(-1)]
+        if ids[:len(self.seen)] != self.seen or len(ids) == len(self.seen):
+            self.reset()  # not a continuation of what the cache holds: start again
+        new = ids[len(self.seen):]
+        self.prepare()
         if self.path == COMPILED:
             try:
-                logits = self._compiled(ids)
-                self.fed += ids
-                return logits
-            except Exception as exc:  # noqa: BLE001 - e.g. an error only at a new length
+                logits = self._compiled(new)
+            except Exception as exc:  # noqa: BLE001 - e.g. a length only this input has
                 self._fall_back(exc)
-        logits = self._staged(ids)
-        self.fed += ids
+                self.reset()
+                new = ids
+        if self.path == STAGED:
+            logits = self._staged(new)
+        self.seen = ids
         return logits
 
     # --- the compiled path ---------------------------------------------------------------
 
-    def _choose_path(self) -> None:
+    def _compile(self) -> None:
+        self.say("Compiling your model and KV cache into one MAX graph: minutes the first time "
+                 "on this machine, seconds after that (MAX keeps it) ...")
         started = time.monotonic()
-        self.say("Compiling your model with its KV cache into one MAX graph (the first time on "
-                 "this machine takes minutes; MAX keeps it for later runs) ...")
         try:
-            self.step = compile_step(self.model, self.cache_class, self.layers, self.kv_heads,
-                                     self.head_dim)
-            self.path = COMPILED
-            self.say(f"(compiled in {time.monotonic() - started:.0f} s)")
+            with _heartbeat(self.say, started):
+                self.step = compile_step(self.model, self.cache_class, self.layers,
+                                         self.kv_heads, self.head_dim)
         except Exception as exc:  # noqa: BLE001 - the learner's code could not be traced
             self._fall_back(exc)
+            return
+        self.path = COMPILED
+        self.say(f"(ready in {time.monotonic() - started:.0f} s)")
 
     def _fall_back(self, exc: Exception) -> None:
-        self.path, self.why = STAGED, f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-        self.say("Your model could not run as one compiled graph with symbolic lengths "
-                 f"({self.why}); running it step by step instead (slower, same tokens).")
+        self.path = STAGED
+        self.why = (f"{type(exc).__name__}: {exc}".strip().splitlines() or ["?"])[0][:200]
+        self.say(f"Your model and cache could not run as one compiled graph ({self.why}), so each "
+                 "token runs them step by step: the same tokens, more slowly. Code that works on "
+                 "lengths known only when the graph runs (no int() of a length, F.range rather "
+                 "than F.band_part) compiles.")
 
-    def _compiled(self, ids: list[int]) -> np.ndarray:
-        from checker.fast import to_tensor
+    def _compiled(self, new: list[int]) -> np.ndarray:
+        from max.driver import Buffer
 
         if self.past is None:
-            self.past = empty_past(self.layers, self.kv_heads, self.head_dim)
-        logits, keys, values = self.step(to_tensor(np.array([ids], dtype=np.int64)), *self.past)
-        self.past = (keys, values)
-        return logits.to_numpy().reshape(-1)
+            empty = np.zeros((1, self.kv_heads, 0, self.head_dim), dtype=np.float32)
+            self.past = [Buffer.from_numpy(empty) for _ in range(2 * self.layers)]
+        began = time.perf_counter()
+        ids = Buffer.from_numpy(np.array([new], dtype=np.int64))
+        ran = time.perf_counter()
+        # execute_raw: the buffers as the graph takes them (ids, keys..., values...), without
+        # the per-call checks and Tensor wrapping of CompiledCallable.__call__.
+        logits, *self.past = self.step.execute_raw(ids, *self.past)
+        done = time.perf_counter()
+        out = logits.to_numpy().reshape(-1).copy()  # a copy: the buffer is reused by MAX
+        self.timings["graph"] += done - ran
+        self.timings["host"] += (ran - began) + (time.perf_counter() - done)
+        self.timings["steps"] += 1
+        return out
 
     # --- the staged path -----------------------------------------------------------------
 
-    def _staged(self, ids: list[int]) -> np.ndarray:
+    def _staged(self, new: list[int]) -> np.ndarray:
         from checker.fast import batched, to_tensor
 
-        if self.cache is None:  # a fresh cache holding everything fed so far
-            self.cache, ids = self.cache_class(), self.fed + ids
-        cache, snapshot = self.cache, _snapshot(self.cache)
+        if self.cache is None:
+            self.cache = self.cache_class()
+        cache, before = self.cache, _attributes(self.cache)
 
         def call():
-            _restore(cache, snapshot)  # batched() may call twice: the cache must not grow twice
-            return self.model(to_tensor(np.array([ids], dtype=np.int64)), cache)
+            _put_back(cache, before)  # batched() may run this twice: the cache grows once
+            return self.model(to_tensor(np.array([new], dtype=np.int64)), cache)
 
-        logits = batched(call)
-        return np.asarray(logits.to_numpy())[0, -1]
-
-
-def empty_past(layers: int, kv_heads: int, head_dim: int):
-    """Every layer's keys and values before the first token: (1, kv_heads, 0, head_dim) each."""
-    from checker.fast import to_tensor
-
-    empty = np.zeros((1, kv_heads, 0, head_dim), dtype=np.float32)
-    return [to_tensor(empty) for _ in range(layers)], [to_tensor(empty) for _ in range(layers)]
+        return np.asarray(batched(call).to_numpy())[0, -1]
 
 
 def compile_step(model, cache_class, layers: int, kv_heads: int, head_dim: int):
@@ -155,19 +196,36 @@ def _record_updates(cache) -> dict:
     return returned
 
 
-def _snapshot(cache) -> dict:
-    """The cache object's attributes, lists and dicts copied one level deep."""
-    return {name: (list(value) if isinstance(value, list) else
-                   dict(value) if isinstance(value, dict) else value)
-            for name, value in vars(cache).items()}
+def _attributes(cache) -> dict | None:
+    """The cache object's attributes, its lists and dicts copied (None: it has no __dict__)."""
+    state = getattr(cache, "__dict__", None)
+    return None if state is None else _copied(state)
 
 
-def _restore(cache, snapshot: dict) -> None:
-    vars(cache).clear()
-    vars(cache).update(_snapshot_copy(snapshot))
+def _put_back(cache, attributes: dict | None) -> None:
+    if attributes is not None:
+        cache.__dict__.clear()
+        cache.__dict__.update(_copied(attributes))
 
 
-def _snapshot_copy(snapshot: dict) -> dict:
-    return {name: (list(value) if isinstance(value, list) else
-                   dict(value) if isinstance(value, dict) else value)
-            for name, value in snapshot.items()}
+def _copied(state: dict) -> dict:
+    return {name: list(value) if isinstance(value, list) else
+            dict(value) if isinstance(value, dict) else value for name, value in state.items()}
+
+
+class _heartbeat:
+    """Says every minute that the compile is still running (it is one long call into MAX)."""
+
+    def __init__(self, say: Callable[[str], None], started: float, every: float = 60.0):
+        self.say, self.started, self.every, self.stop = say, started, every, threading.Event()
+
+    def _beat(self) -> None:
+        while not self.stop.wait(self.every):
+            self.say(f"(still compiling: {(time.monotonic() - self.started) / 60:.0f} min so far)")
+
+    def __enter__(self):
+        threading.Thread(target=self._beat, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
