@@ -2,7 +2,9 @@
 
 Run as `python -m checker.chat GGUF MAX_TOKENS TEMPERATURE [QUESTION]`, with KATA_ROOT set and the
 learner's modules named by the parent from curriculum.yaml: KATA_MODEL_MODULE (LlamaForCausalLM)
-and KATA_LOADER_MODULE (load_gguf, config_from_gguf). With a question it answers once; without,
+and KATA_LOADER_MODULE (load_gguf, config_from_gguf), and once their KV cache passes,
+KATA_CACHE_MODULE (CachedLlamaForCausalLM, KVCache: checker.decode runs them as one compiled
+graph). With a question it answers once; without,
 it is a conversation (history kept; an empty line, end of input or Ctrl-C ends it). Tokens are
 printed as they are made. A failure in the learner's code is one message pointing at their line,
 exit code 1.
@@ -49,18 +51,16 @@ def next_token(logits, temperature: float, rng) -> int:
 
 
 def reply(model, tokenizer, messages, max_tokens: int, temperature: float, rng) -> tuple[str, int, float]:
-    """The model's answer to the conversation, streamed; (text, tokens, seconds)."""
+    """The model's answer to the conversation, streamed; (text, tokens, seconds). model: one of
+    checker.decode's (next_logits(ids) -> the next token's logits)."""
     import numpy as np
-
-    from checker.fast import batched, to_tensor
 
     prompt = tokenizer.apply_chat_template(messages, add_generation_prompt=True)
     ids = np.array([tokenizer.encode(prompt)], dtype=np.int64)
     stream = Streamer(tokenizer)
     started = time.monotonic()
     for _ in range(max_tokens):
-        # No KV cache yet (Part 3): the whole conversation goes through the model for each token.
-        logits = batched(lambda: model(to_tensor(ids))).to_numpy()[0, -1]
+        logits = model.next_logits(ids)  # with a KV cache, only the tokens it has not seen
         token = next_token(logits, temperature, rng)
         if token == tokenizer.eos_token_id:
             break
@@ -71,23 +71,31 @@ def reply(model, tokenizer, messages, max_tokens: int, temperature: float, rng) 
 
 
 def load_model(gguf: str):
-    """The learner's LlamaForCausalLM with the file's weights, built by their own katas."""
+    """The learner's Llama with the file's weights, built by their own katas, ready to generate:
+    with their KV cache (compiled now: minutes the first time) once it has passed."""
     import importlib
 
     from max.driver import CPU
     from max.dtype import DType
     from max.experimental.tensor import default_device, default_dtype
 
+    from checker.decode import Cached, NoCache
     from checker.fast import lazily, to_tensor
 
     loader = importlib.import_module(os.environ["KATA_LOADER_MODULE"])
-    model_class = importlib.import_module(os.environ["KATA_MODEL_MODULE"]).LlamaForCausalLM
+    cached = os.environ.get("KATA_CACHE_MODULE")
+    models = importlib.import_module(cached or os.environ["KATA_MODEL_MODULE"])
+    model_class = models.CachedLlamaForCausalLM if cached else models.LlamaForCausalLM
     with default_device(CPU()), default_dtype(DType.float32):
         config = loader.config_from_gguf(gguf)
         state = loader.load_gguf(gguf)
         model = lazily(lambda: model_class(config))
         model.load_state_dict({name: to_tensor(array) for name, array in state.items()})
-    return model
+    if not cached:
+        return NoCache(model)
+    decoder = Cached(model, models.KVCache, config, say=lambda text: print(text, file=sys.stderr, flush=True))
+    decoder.prepare()
+    return decoder
 
 
 def main(argv: list[str]) -> int:

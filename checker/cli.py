@@ -255,6 +255,8 @@ NEXT = (
     "--fixtures real-fixtures/ \"Hello\"`.")
 CHAT = ("Your own Llama now runs SmolLM2-135M-Instruct's real weights: talk to it with `kata chat`, "
         "or ask it one thing: `kata chat \"What is the capital of France?\"`.")
+CHAT_CACHED = ("`kata chat` now runs your model with your own KV cache: after the question, each new "
+               "token alone goes through the model. Try `kata chat \"What is the capital of France?\"`.")
 
 
 def _after(curriculum: Curriculum, kata: Kata, result: CheckResult, first_pass: bool) -> None:
@@ -269,7 +271,8 @@ def _after(curriculum: Curriculum, kata: Kata, result: CheckResult, first_pass: 
             console.print(escape(RANDOM_WEIGHTS.format(text="The text your GPT-2 wrote above") + " "
                                  + NEXT), highlight=False, soft_wrap=True)
     elif kata.command == "chat":
-        console.print(escape(CHAT), style="bold green", soft_wrap=True)
+        first = kata == curriculum.for_command("chat")  # later ones make chat use more of their work
+        console.print(escape(CHAT if first else CHAT_CACHED), style="bold green", soft_wrap=True)
     if not following:
         console.print("[bold green]That was the last kata.[/]")
     elif first_pass:
@@ -354,7 +357,8 @@ def chat_command(question: str | None, gguf_path: Path | None, max_tokens: int, 
 
     curriculum, store = _course()
     kata = curriculum.for_command("chat")
-    if not force and kata.number not in passed_numbers(_load_progress(store)):
+    passed = passed_numbers(_load_progress(store))
+    if not force and kata.number not in passed:
         raise LockedError(f"`kata chat` runs your katas up to kata {kata.number}, which has not passed "
                           f"yet. Run `kata check {kata.number}` first, or `kata chat --force` to run "
                           "them as they are.")
@@ -365,8 +369,15 @@ def chat_command(question: str | None, gguf_path: Path | None, max_tokens: int, 
                KATA_PARENT_PID=str(os.getpid()),
                PYTHONPATH=os.pathsep.join([str(curriculum.root), os.environ.get("PYTHONPATH", "")]))
     env.setdefault("MAX_EAGER_EXECUTOR", "interpreter")
-    errors.print(f"Your own Llama (your katas up to kata {kata.number}) with {gguf.name}. No KV cache "
-                 "yet: each token re-reads the whole conversation.", style="dim", markup=False)
+    env.pop("KATA_CACHE_MODULE", None)
+    cache_kata = next((k for k in reversed(curriculum.upgrades("chat")) if k.number in passed), None)
+    if cache_kata:  # the learner's own KV cache: only new tokens go through the model
+        env["KATA_CACHE_MODULE"] = cache_kata.module
+        errors.print(f"Your own Llama (your katas up to kata {cache_kata.number}, with your KV cache) "
+                     f"with {gguf.name}.", style="dim", markup=False)
+    else:
+        errors.print(f"Your own Llama (your katas up to kata {kata.number}) with {gguf.name}. No KV "
+                     "cache yet: each token re-reads the whole conversation.", style="dim", markup=False)
     done = subprocess.run([sys.executable, "-m", "checker.chat", str(gguf), str(max_tokens),
                            str(temperature), *([question] if question else [])],
                           cwd=curriculum.root, env=env)

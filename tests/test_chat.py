@@ -4,8 +4,11 @@ kata 18 passes it says so; without the model file and without a network it says 
 from __future__ import annotations
 
 
+from checker.curriculum import load_curriculum
 from checker.errors import EXIT_LOCKED, EXIT_PASS, EXIT_SETUP
 from checker.models.smollm2 import ensure_gguf
+from checker.paths import state_dir
+from checker.progress import ProgressStore, record_attempt
 from conftest import AVAILABLE, assert_no_traceback, place_solution, run_kata_cli
 
 QUESTION = "What is the capital of France?"
@@ -54,3 +57,22 @@ def test_chat_answers_with_the_learners_own_model(course):
     assert "The capital of France is Paris." in out, out + err
     assert "tokens/s" in err and "your katas up to kata 18" in err
     assert "on the fly" not in out + err  # MAX's own chatter stays out of the conversation
+
+
+def test_chat_uses_the_learners_kv_cache_once_it_passes(course):
+    """The reference katas up to the KV cache's, passed: chat runs the learner's model and cache
+    as one compiled graph (checker/decode.py) and still answers as Hugging Face does."""
+    curriculum = load_curriculum(course)
+    base, cache = curriculum.for_command("chat"), curriculum.upgrades("chat")[-1]
+    for number in range(1, cache.number + 1):
+        place_solution(course, number)
+    with ProgressStore(state_dir(course)).update() as progress:
+        for number in range(1, cache.number + 1):
+            record_attempt(progress, number, "pass", None)
+    code, out, err = run_kata_cli(course, "chat", QUESTION, "--max-tokens", "12", timeout=1200)
+    assert_no_traceback(out, err)
+    assert code == EXIT_PASS, out + err
+    assert "The capital of France is Paris." in out, out + err
+    assert f"your katas up to kata {cache.number}, with your KV cache" in err, err
+    assert "ready in" in err and "could not run as one compiled graph" not in err, err
+    assert base.number != cache.number and "tokens/s" in err
