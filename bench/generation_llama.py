@@ -7,8 +7,10 @@ process, the same prompt on both sides:
           checker.decode.Cached (the model and KV cache as one compiled graph, symbolic lengths)
           and a numpy argmax per token
 Both are warmed up first (ours: the compile, minutes on a cold MAX cache, reported as
-ours_ready_s). first_token_s: the prompt in, the first token out; tokens_per_s: every later
-token (new_tokens - 1 of them) over the time they took. same_tokens: both greedy sequences equal.
+ours_ready_s), then run in turn --rounds times (so that both see the same load on a shared
+machine); each figure is the median over the rounds (per_round has them all).
+first_token_s: the prompt in, the first token out; tokens_per_s: every later token
+(new_tokens - 1 of them) over the time they took. same_tokens: every greedy sequence equal.
 bytes_per_token: the float32 weights a decoding step reads (every matrix once, the embedding's
 one row aside: the head reads the tied matrix in full); stream_gb_s: numpy reading a buffer of
 that size on this machine now, i.e. the speed limit of a decoder that streams its weights.
@@ -25,6 +27,7 @@ sigint.install()  # before MAX, as every process that runs learner code does
 import argparse  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
+import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -169,36 +172,51 @@ def weight_bytes_per_token(state: dict) -> int:
 
 
 def measure(name: str, hf, model_class, cache_class, config, state: dict, ids: list[int],
-            new: int, without_cache_class=None) -> dict:
+            new: int, rounds: int, without_cache_class=None) -> dict:
+    """Both sides, `rounds` times in turn (so that both see the same load), after a warm-up."""
     from checker.decode import Cached, NoCache
 
-    result = {"model": name, "load_before": load(), "prompt_tokens": len(ids), "new_tokens": new}
+    result = {"model": name, "load_before": load(), "prompt_tokens": len(ids), "new_tokens": new,
+              "rounds": rounds}
     _hf_greedy(hf, ids, 2)  # warm-up
-    hf_tokens, hf_times = _hf_greedy(hf, ids, new)
     model = _ours(model_class, config, state)
     started = time.perf_counter()
     decoder = Cached(model, cache_class, config, say=lambda text: print(text, file=sys.stderr))
     decoder.prepare()
     _ours_greedy(decoder, ids, 2)  # warm-up
     result["ours_ready_s"] = round(time.perf_counter() - started, 2)
-    our_tokens, our_times = _ours_greedy(  # the decoding steps' timings only (not the prompt's)
-        decoder, ids, new, after_first=lambda: decoder.timings.update(graph=0.0, host=0.0, steps=0))
-    hf_first, hf_rate = _rates(hf_times)
-    our_first, our_rate = _rates(our_times)
-    steps = max(decoder.timings["steps"], 1)
-    graph_ms, host_ms = (1000 * decoder.timings[part] / steps for part in ("graph", "host"))
+    hf_runs, our_runs, graph_ms, host_ms, loads = [], [], [], [], []
+    for _ in range(rounds):
+        hf_tokens, hf_times = _hf_greedy(hf, ids, new)
+        hf_runs.append((hf_tokens, *_rates(hf_times)))
+        our_tokens, our_times = _ours_greedy(  # the decoding steps' timings (not the prompt's)
+            decoder, ids, new, after_first=lambda: decoder.timings.update(graph=0.0, host=0.0, steps=0))
+        our_runs.append((our_tokens, *_rates(our_times)))
+        steps = max(decoder.timings["steps"], 1)
+        graph_ms.append(1000 * decoder.timings["graph"] / steps)
+        host_ms.append(1000 * decoder.timings["host"] / steps)
+        loads.append(load())
+    hf_rate, our_rate = (statistics.median(run[2] for run in runs) for runs in (hf_runs, our_runs))
     nbytes = weight_bytes_per_token(state)
     gb_s = stream_gb_s(nbytes)
     result.update(
         hf_tokens_per_s=round(hf_rate, 2), ours_tokens_per_s=round(our_rate, 2),
-        ratio=round(our_rate / hf_rate, 2), same_tokens=hf_tokens == our_tokens,
-        hf_first_token_s=round(hf_first, 3), ours_first_token_s=round(our_first, 3),
+        ratio=round(our_rate / hf_rate, 2),
+        same_tokens=all(ours[0] == theirs[0] == hf_runs[0][0] for ours, theirs in zip(our_runs, hf_runs)),
+        hf_first_token_s=round(statistics.median(run[1] for run in hf_runs), 3),
+        ours_first_token_s=round(statistics.median(run[1] for run in our_runs), 3),
         ours_path=decoder.path,
-        # where a decoding step's time goes: the compiled graph running, ids in and logits out,
-        # and the rest (Python: the loop, the argmax, the decoder's bookkeeping)
-        ours_ms_per_token={"total": round(1000 / our_rate, 2), "graph": round(graph_ms, 2),
-                           "host": round(host_ms, 3),
-                           "python": round(1000 / our_rate - graph_ms - host_ms, 2)},
+        # the fastest round of each side: what it does while the shared machine leaves it alone
+        hf_best_tokens_per_s=round(max(run[2] for run in hf_runs), 2),
+        ours_best_tokens_per_s=round(max(run[2] for run in our_runs), 2),
+        per_round={"hf_tokens_per_s": [round(run[2], 2) for run in hf_runs],
+                   "ours_tokens_per_s": [round(run[2], 2) for run in our_runs], "load": loads},
+        # where a decoding step's time goes (median round): the compiled graph running, ids in
+        # and logits out, and the rest (Python: the loop, the argmax, the decoder's bookkeeping)
+        ours_ms_per_token={"total": round(1000 / our_rate, 2), "graph": round(statistics.median(graph_ms), 2),
+                           "host": round(statistics.median(host_ms), 3),
+                           "python": round(1000 / our_rate - statistics.median(graph_ms)
+                                           - statistics.median(host_ms), 2)},
         bytes_per_token=nbytes, stream_gb_s=round(gb_s, 1),
         stream_limit_tokens_per_s=round(gb_s * 1e9 / nbytes, 1),
         ours_gb_s=round(nbytes * our_rate / 1e9, 1), hf_gb_s=round(nbytes * hf_rate / 1e9, 1))
@@ -207,8 +225,8 @@ def measure(name: str, hf, model_class, cache_class, config, state: dict, ids: l
         plain_tokens, plain_times = _ours_greedy(plain, ids, new)
         first, rate = _rates(plain_times)
         result.update(no_cache_tokens_per_s=round(rate, 3), no_cache_first_token_s=round(first, 2),
-                      no_cache_same_tokens=plain_tokens == hf_tokens)
-    result["hf_tokens"], result["ours_tokens"] = hf_tokens, our_tokens
+                      no_cache_same_tokens=plain_tokens == hf_runs[0][0])
+    result["tokens"] = hf_runs[0][0]
     result["load_after"] = load()
     return result
 
@@ -222,6 +240,7 @@ def main(argv=None) -> str:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--prompt-tokens", type=int, default=32)
     parser.add_argument("--new-tokens", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3, help="both sides this many times, in turn")
     parser.add_argument("--models", default="smollm2,tiny", help="smollm2, tiny, or both (the default)")
     parser.add_argument("--without-cache", action="store_true", help="also Part 2's no-cache loop")
     parser.add_argument("--json", action="store_true")
@@ -238,7 +257,7 @@ def main(argv=None) -> str:
             config, state = loader.config_from_gguf(gguf), loader.load_gguf(gguf)
             results["smollm2"] = measure("SmolLM2-135M", _hf_smollm2(gguf), cached.CachedLlamaForCausalLM,
                                          cached.KVCache, config, state, ids, args.new_tokens,
-                                         plain.LlamaForCausalLM if args.without_cache else None)
+                                         args.rounds, plain.LlamaForCausalLM if args.without_cache else None)
         if "tiny" in args.models:
             config = sys.modules[cached.LlamaConfig.__module__].LlamaConfig(
                 **json.loads((REPO / "fixtures" / "llama_config.json").read_text()))
@@ -246,7 +265,7 @@ def main(argv=None) -> str:
             state["lm_head.weight"] = state["model.embed_tokens.weight"]
             results["tiny"] = measure("tiny Llama", _hf_tiny(), cached.CachedLlamaForCausalLM,
                                       cached.KVCache, config, state, ids, args.new_tokens,
-                                      plain.LlamaForCausalLM if args.without_cache else None)
+                                      args.rounds, plain.LlamaForCausalLM if args.without_cache else None)
     first = results.get("smollm2") or results["tiny"]
     summary = {**top, **{k: v for k, v in first.items() if k != "load_before"}}
     if "smollm2" in results and "tiny" in results:
