@@ -77,7 +77,7 @@ class Cached:
             self._compile()
 
     def next_logits(self, ids) -> np.ndarray:
-        ids = [int(i) for i in np.asarray(ids).reshape(-1)]
+        ids = np.asarray(ids).reshape(-1).tolist()
         if ids[:len(self.seen)] != self.seen or len(ids) == len(self.seen):
             self.reset()  # not a continuation of what the cache holds: start again
         new = ids[len(self.seen):]
@@ -221,7 +221,9 @@ class _heartbeat:
 
     def _beat(self) -> None:
         while not self.stop.wait(self.every):
-            self.say(f"(still compiling: {(time.monotonic() - self.started) / 60:.0f} min so far)")
+            seconds = time.monotonic() - self.started
+            so_far = f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+            self.say(f"(still compiling, {so_far} so far)")
 
     def __enter__(self):
         threading.Thread(target=self._beat, daemon=True).start()
