@@ -108,7 +108,7 @@ class Cached:
             self._fall_back(exc)
             return
         self.path = COMPILED
-        self.say(f"(ready in {time.monotonic() - started:.0f} s)")
+        self.say(f"(compiled, ready in {time.monotonic() - started:.0f} s)")
 
     def _fall_back(self, exc: Exception) -> None:
         self.path = STAGED
