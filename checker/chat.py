@@ -70,9 +70,10 @@ def reply(model, tokenizer, messages, max_tokens: int, temperature: float, rng) 
     return tokenizer.decode(stream.ids, skip_special_tokens=True), len(stream.ids), time.monotonic() - started
 
 
-def load_model(gguf: str):
+def load_model(gguf: str, describe=None):
     """The learner's Llama with the file's weights, built by their own katas, ready to generate:
-    with their KV cache (compiled now: minutes the first time) once it has passed."""
+    with their KV cache (compiled now: minutes the first time) once it has passed. describe(exc):
+    how to tell the learner why their cache could not be compiled."""
     import importlib
 
     from max.driver import CPU
@@ -93,7 +94,8 @@ def load_model(gguf: str):
         model.load_state_dict({name: to_tensor(array) for name, array in state.items()})
     if not cached:
         return NoCache(model)
-    decoder = Cached(model, models.KVCache, config, say=lambda text: print(text, file=sys.stderr, flush=True))
+    decoder = Cached(model, models.KVCache, config, describe=describe,
+                     say=lambda text: print(text, file=sys.stderr, flush=True))
     decoder.prepare()
     return decoder
 
@@ -113,7 +115,7 @@ def main(argv: list[str]) -> int:
     rng = np.random.default_rng()
     messages: list[dict] = []
     try:
-        model = load_model(gguf)
+        model = load_model(gguf, lambda exc: describe_exception(exc, files, root))
         while True:
             text = question[0] if question else _ask()
             if not text:

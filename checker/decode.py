@@ -52,12 +52,14 @@ class NoCache:
 class Cached:
     """The learner's CachedLlamaForCausalLM and KVCache (see the module's docstring).
 
-    say(text) hears about the compile (minutes the first time on a machine) and the fallback.
-    `timings` adds up seconds per part of a step: "graph" (the compiled graph running), "host"
-    (ids in, logits out); the rest of a call is Python."""
+    say(text) hears about the compile (minutes the first time on a machine) and the fallback;
+    describe(exc) words why the learner's code could not be compiled (default: the exception's
+    first line). `timings` adds up seconds per part of a step: "graph" (the compiled graph
+    running), "host" (ids in, logits out); the rest of a call is Python."""
 
-    def __init__(self, model, cache_class, config, *, say: Callable[[str], None] = lambda _: None):
-        self.model, self.cache_class, self.say = model, cache_class, say
+    def __init__(self, model, cache_class, config, *, say: Callable[[str], None] = lambda _: None,
+                 describe: Callable[[Exception], str] | None = None):
+        self.model, self.cache_class, self.say, self.describe = model, cache_class, say, describe
         self.layers = int(config.num_hidden_layers)
         self.kv_heads = int(config.num_key_value_heads)
         self.head_dim = int(config.hidden_size) // int(config.num_attention_heads)
@@ -112,11 +114,12 @@ class Cached:
 
     def _fall_back(self, exc: Exception) -> None:
         self.path = STAGED
-        self.why = (f"{type(exc).__name__}: {exc}".strip().splitlines() or ["?"])[0][:200]
-        self.say(f"Your model and cache could not run as one compiled graph ({self.why}), so each "
-                 "token runs them step by step: the same tokens, more slowly. Code that works on "
-                 "lengths known only when the graph runs (no int() of a length, F.range rather "
-                 "than F.band_part) compiles.")
+        self.why = _short(self.describe(exc) if self.describe else f"{type(exc).__name__}: {exc}")
+        self.say("Your model and cache could not run as one compiled graph, so each token runs "
+                 "them step by step: the same tokens, more slowly. Where it stopped:\n"
+                 f"  {self.why}\nTo compile, your code must also work when lengths are only "
+                 "known as the graph runs: no int() of a length; F.range rather than F.band_part "
+                 "or Tensor.arange(n) + start.")
 
     def _compiled(self, new: list[int]) -> np.ndarray:
         from max.driver import Buffer
@@ -180,6 +183,14 @@ def compile_step(model, cache_class, layers: int, kv_heads: int, head_dim: int):
     ids = TensorType(DType.int64, (1, "seq"), device=cpu)
     past = TensorType(DType.float32, (1, kv_heads, "past", head_dim), device=cpu)
     return Step().compile(ids, [past] * layers, [past] * layers)
+
+
+def _short(text: str) -> str:
+    """An error's first line (MAX's can run to pages) and, if given, where in the learner's code
+    it happened (checker.learner_import.describe_exception's "  at ..." lines)."""
+    lines = text.strip().splitlines() or ["?"]
+    where = next((i for i, line in enumerate(lines) if line.startswith("  at ")), None)
+    return "\n".join([lines[0][:200]] + (lines[where:] if where else []))
 
 
 def _record_updates(cache) -> dict:

@@ -9,7 +9,7 @@ from checker.errors import EXIT_LOCKED, EXIT_PASS, EXIT_SETUP
 from checker.models.smollm2 import ensure_gguf
 from checker.paths import state_dir
 from checker.progress import ProgressStore, record_attempt
-from conftest import AVAILABLE, assert_no_traceback, place_solution, run_kata_cli
+from conftest import AVAILABLE, assert_no_traceback, mutate, place_learner, place_solution, run_kata_cli
 
 QUESTION = "What is the capital of France?"
 
@@ -59,9 +59,8 @@ def test_chat_answers_with_the_learners_own_model(course):
     assert "on the fly" not in out + err  # MAX's own chatter stays out of the conversation
 
 
-def test_chat_uses_the_learners_kv_cache_once_it_passes(course):
-    """The reference katas up to the KV cache's, passed: chat runs the learner's model and cache
-    as one compiled graph (checker/decode.py) and still answers as Hugging Face does."""
+def _cache_kata_passed(course):
+    """The reference katas up to the KV cache's in katas/, all recorded as passed."""
     curriculum = load_curriculum(course)
     base, cache = curriculum.for_command("chat"), curriculum.upgrades("chat")[-1]
     for number in range(1, cache.number + 1):
@@ -69,6 +68,13 @@ def test_chat_uses_the_learners_kv_cache_once_it_passes(course):
     with ProgressStore(state_dir(course)).update() as progress:
         for number in range(1, cache.number + 1):
             record_attempt(progress, number, "pass", None)
+    return base, cache
+
+
+def test_chat_uses_the_learners_kv_cache_once_it_passes(course):
+    """The reference katas up to the KV cache's, passed: chat runs the learner's model and cache
+    as one compiled graph (checker/decode.py) and still answers as Hugging Face does."""
+    base, cache = _cache_kata_passed(course)
     code, out, err = run_kata_cli(course, "chat", QUESTION, "--max-tokens", "12", timeout=1200)
     assert_no_traceback(out, err)
     assert code == EXIT_PASS, out + err
@@ -76,3 +82,18 @@ def test_chat_uses_the_learners_kv_cache_once_it_passes(course):
     assert f"your katas up to kata {cache.number}, with your KV cache" in err, err
     assert "ready in" in err and "could not run as one compiled graph" not in err, err
     assert base.number != cache.number and "tokens/s" in err
+
+
+def test_chat_runs_a_cache_that_cannot_compile_step_by_step(course, tmp_path):
+    """A cache whose length is int() (no symbolic lengths): chat says once that it runs step by
+    step, where in the learner's code compiling stopped, and answers all the same."""
+    _, cache = _cache_kata_passed(course)
+    mutant = mutate(cache.number, [("return self.keys[layer_idx].shape[2]",
+                                    "return int(self.keys[layer_idx].shape[2])")], tmp_path)
+    place_learner(course, mutant, cache.number)
+    code, out, err = run_kata_cli(course, "chat", QUESTION, "--max-tokens", "2", timeout=1200)
+    assert_no_traceback(out, err)
+    assert code == EXIT_PASS, out + err
+    assert "The capital" in out, out + err
+    assert err.count("could not run as one compiled graph") == 1, err
+    assert f"katas/step_{cache.number:02d}.py" in err and "int(" in err, err
