@@ -1,12 +1,21 @@
-"""Table 5: SmolLM2-135M-Instruct on the CPU, the course's reference solutions (katas 13-18)
-against Hugging Face transformers, in the same process, on the same GGUF file.
+"""Table 6: greedy generation on the CPU, the course's reference solutions against transformers.
 
-  forward   one forward pass of a 32-token prompt (median of 3, after one warm-up)
-  greedy    32 new tokens, greedy, WITHOUT a KV cache on both sides (Part 2's model re-reads
-            the sequence for every token; Part 3 adds the cache): tokens/s and the ratio
-  hf+cache  transformers' generate with its KV cache, for scale
-Ours runs the way `kata chat` runs it: each forward realized as one MAX graph (checker.fast).
-`--json` prints one JSON object instead of the table.
+For SmolLM2-135M-Instruct (its GGUF file) and the course's tiny Llama (fixtures/), in one
+process, the same prompt on both sides:
+  hf      transformers' `generate`, greedy, with its KV cache (a streamer timestamps each token)
+  ours    the reference solutions of katas 13-19 run the way `kata chat` runs them:
+          checker.decode.Cached (the model and KV cache as one compiled graph, symbolic lengths)
+          and a numpy argmax per token
+Both are warmed up first (ours: the compile, minutes on a cold MAX cache, reported as
+ours_ready_s), then run in turn --rounds times (so that both see the same load on a shared
+machine); each figure is the median over the rounds (per_round has them all).
+first_token_s: the prompt in, the first token out; tokens_per_s: every later token
+(new_tokens - 1 of them) over the time they took. same_tokens: every greedy sequence equal.
+bytes_per_token: the float32 weights a decoding step reads (every matrix once, the embedding's
+one row aside: the head reads the tied matrix in full); stream_gb_s: numpy reading a buffer of
+that size on this machine now, i.e. the speed limit of a decoder that streams its weights.
+--without-cache adds Part 2's no-cache loop (minutes on SmolLM2). `--json` prints one JSON
+object: SmolLM2's numbers at the top level, the tiny model's under "tiny".
 """
 
 from __future__ import annotations
@@ -21,72 +30,205 @@ import os  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from common import load, machine, scratch, table  # noqa: E402
+from common import REPO, load, machine, scratch, table  # noqa: E402
 
-os.environ.setdefault("MAX_EAGER_EXECUTOR", "interpreter")  # as the checker runs MAX
+os.environ.setdefault("MAX_EAGER_EXECUTOR", "interpreter")  # as `kata chat` runs MAX
 QUESTION = "Write a short story about a lighthouse keeper who finds a message in a bottle."
 
 
-def _prompt(tokenizer, length: int) -> np.ndarray:
+def _prompt(tokenizer, length: int) -> list[int]:
     text = tokenizer.apply_chat_template([{"role": "user", "content": QUESTION}], add_generation_prompt=True)
     ids = tokenizer.encode(text)
     while len(ids) < length:
         ids = ids + ids
-    return np.array([ids[-length:]], dtype=np.int64)
+    return ids[-length:]
 
 
-def _hf(gguf):
+# --- the two models, each side --------------------------------------------------------------
+
+def _hf_smollm2(gguf: Path):
     import torch
     from transformers import AutoModelForCausalLM
 
-    torch.set_grad_enabled(False)
     return AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name,
                                                 dtype=torch.float32).eval()
 
 
-def _ours(course, gguf):
+def _hf_tiny():
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from checker.models.llama_golden import TINY
+
+    model = LlamaForCausalLM(LlamaConfig(**TINY)).eval()  # transformers' default attention (sdpa)
+    state = {k: torch.from_numpy(v) for k, v in np.load(REPO / "fixtures" / "llama_weights.npz").items()}
+    state["lm_head.weight"] = state["model.embed_tokens.weight"]
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    assert not missing and not unexpected, (missing, unexpected)
+    return model
+
+
+def _katas(course: Path):
+    """The course's chat katas as `kata chat` finds them: (loader, cache module, model module)."""
     import importlib
 
+    from checker.curriculum import load_curriculum
+
+    curriculum = load_curriculum(course)
+    base = curriculum.for_command("chat")
+    cache_kata = curriculum.upgrades("chat")[-1]
+    for kata in (base, cache_kata, curriculum.get(base.uses[-1])):  # unreleased ones too
+        target = course / kata.file
+        if not target.exists():
+            target.write_bytes((course / kata.solution).read_bytes())
+    sys.path.insert(0, str(course))
+    return (importlib.import_module(base.module), importlib.import_module(cache_kata.module),
+            importlib.import_module(curriculum.get(base.uses[-1]).module))
+
+
+def _ours(model_class, config, state: dict):
     from max.driver import CPU
     from max.dtype import DType
     from max.experimental.tensor import default_device, default_dtype
 
-    from checker.fast import batched, lazily, to_tensor
+    from checker.fast import lazily, to_tensor
 
-    sys.path.insert(0, str(course))  # katas.* are the reference solutions
-    loader = importlib.import_module("katas.step_18")
-    model_class = importlib.import_module("katas.step_17").LlamaForCausalLM
     with default_device(CPU()), default_dtype(DType.float32):
-        started = time.perf_counter()
-        model = lazily(lambda: model_class(loader.config_from_gguf(gguf)))
-        model.load_state_dict({k: to_tensor(v) for k, v in loader.load_gguf(gguf).items()})
-        load_s = time.perf_counter() - started
-    return (lambda ids: batched(lambda: model(to_tensor(ids))).to_numpy()), load_s
+        model = lazily(lambda: model_class(config))
+        model.load_state_dict({k: to_tensor(v) for k, v in state.items()})
+    return model
 
 
-def _greedy(forward, ids: np.ndarray, new: int) -> tuple[list[int], float, float]:
-    """Tokens, seconds to the first token, tokens/s over the rest."""
-    tokens, started, first = [], time.perf_counter(), None
+# --- timing ---------------------------------------------------------------------------------
+
+def _ours_greedy(decoder, ids: list[int], new: int, after_first=None) -> tuple[list[int], list[float]]:
+    """Greedy tokens and the time each was chosen, from the first call, as `kata chat` loops."""
+    ids, tokens, times = list(ids), [], []
+    started = time.perf_counter()
     for _ in range(new):
-        token = int(np.argmax(forward(ids)[0, -1]))
-        first = first or time.perf_counter() - started
+        token = int(np.argmax(decoder.next_logits(ids)))
+        times.append(time.perf_counter() - started)
+        if after_first and len(times) == 1:
+            after_first()
         tokens.append(token)
-        ids = np.concatenate([ids, [[token]]], axis=1)
-    total = time.perf_counter() - started
-    return tokens, first, (new - 1) / max(total - first, 1e-9)
+        ids.append(token)
+    return tokens, times
 
 
-def _median_s(call, reps: int = 3) -> float:
-    call()  # warm-up
-    times = []
+def _hf_greedy(model, ids: list[int], new: int) -> tuple[list[int], list[float]]:
+    import torch
+    from transformers.generation.streamers import BaseStreamer
+
+    class Clock(BaseStreamer):
+        def __init__(self):
+            self.times, self.prompt_seen = [], False
+
+        def put(self, value):
+            if self.prompt_seen:  # the first put is the prompt itself
+                self.times.append(time.perf_counter() - started)
+            self.prompt_seen = True
+
+        def end(self):
+            pass
+
+    clock = Clock()
+    started = time.perf_counter()
+    with torch.no_grad():
+        out = model.generate(torch.tensor([ids]), max_new_tokens=new, min_new_tokens=new,
+                             do_sample=False, streamer=clock)
+    return out[0, len(ids):].tolist(), clock.times
+
+
+def _rates(times: list[float]) -> tuple[float, float]:
+    """(seconds to the first token, tokens per second after it)."""
+    return times[0], (len(times) - 1) / max(times[-1] - times[0], 1e-9)
+
+
+def stream_gb_s(nbytes: int, reps: int = 3) -> float:
+    """How fast numpy reads `nbytes` of float32 here, now (best of reps): one core's stream."""
+    buffer = np.ones(nbytes // 4, dtype=np.float32)
+    best = float("inf")
     for _ in range(reps):
         started = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+        buffer.sum()
+        best = min(best, time.perf_counter() - started)
+    return nbytes / best / 1e9
+
+
+def weight_bytes_per_token(state: dict) -> int:
+    """Bytes of float32 weights one decoding step reads: each distinct matrix once; the embedding
+    is read in full by the tied head (or one row of it, untied)."""
+    seen, total = set(), 0
+    for name, array in state.items():
+        if id(array) in seen or name == "model.embed_tokens.weight" and "lm_head.weight" in state:
+            continue
+        seen.add(id(array))
+        total += array.size * 4
+    return total
+
+
+def measure(name: str, hf, model_class, cache_class, config, state: dict, ids: list[int],
+            new: int, rounds: int, without_cache_class=None) -> dict:
+    """Both sides, `rounds` times in turn (so that both see the same load), after a warm-up."""
+    from checker.decode import Cached, NoCache
+
+    result = {"model": name, "load_before": load(), "prompt_tokens": len(ids), "new_tokens": new,
+              "rounds": rounds}
+    _hf_greedy(hf, ids, 2)  # warm-up
+    model = _ours(model_class, config, state)
+    started = time.perf_counter()
+    decoder = Cached(model, cache_class, config, say=lambda text: print(text, file=sys.stderr))
+    decoder.prepare()
+    _ours_greedy(decoder, ids, 2)  # warm-up
+    result["ours_ready_s"] = round(time.perf_counter() - started, 2)
+    hf_runs, our_runs, graph_ms, host_ms, loads = [], [], [], [], []
+    for _ in range(rounds):
+        hf_tokens, hf_times = _hf_greedy(hf, ids, new)
+        hf_runs.append((hf_tokens, *_rates(hf_times)))
+        our_tokens, our_times = _ours_greedy(  # the decoding steps' timings (not the prompt's)
+            decoder, ids, new, after_first=lambda: decoder.timings.update(graph=0.0, host=0.0, steps=0))
+        our_runs.append((our_tokens, *_rates(our_times)))
+        steps = max(decoder.timings["steps"], 1)
+        graph_ms.append(1000 * decoder.timings["graph"] / steps)
+        host_ms.append(1000 * decoder.timings["host"] / steps)
+        loads.append(load())
+    hf_rate, our_rate = (statistics.median(run[2] for run in runs) for runs in (hf_runs, our_runs))
+    nbytes = weight_bytes_per_token(state)
+    gb_s = stream_gb_s(nbytes)
+    result.update(
+        hf_tokens_per_s=round(hf_rate, 2), ours_tokens_per_s=round(our_rate, 2),
+        ratio=round(our_rate / hf_rate, 2),
+        same_tokens=all(ours[0] == theirs[0] == hf_runs[0][0] for ours, theirs in zip(our_runs, hf_runs)),
+        hf_first_token_s=round(statistics.median(run[1] for run in hf_runs), 3),
+        ours_first_token_s=round(statistics.median(run[1] for run in our_runs), 3),
+        ours_path=decoder.path,
+        # the fastest round of each side: what it does while the shared machine leaves it alone
+        hf_best_tokens_per_s=round(max(run[2] for run in hf_runs), 2),
+        ours_best_tokens_per_s=round(max(run[2] for run in our_runs), 2),
+        per_round={"hf_tokens_per_s": [round(run[2], 2) for run in hf_runs],
+                   "ours_tokens_per_s": [round(run[2], 2) for run in our_runs], "load": loads},
+        # where a decoding step's time goes (median round): the compiled graph running, ids in
+        # and logits out, and the rest (Python: the loop, the argmax, the decoder's bookkeeping)
+        ours_ms_per_token={"total": round(1000 / our_rate, 2), "graph": round(statistics.median(graph_ms), 2),
+                           "host": round(statistics.median(host_ms), 3),
+                           "python": round(1000 / our_rate - statistics.median(graph_ms)
+                                           - statistics.median(host_ms), 2)},
+        bytes_per_token=nbytes, stream_gb_s=round(gb_s, 1),
+        stream_limit_tokens_per_s=round(gb_s * 1e9 / nbytes, 1),
+        ours_gb_s=round(nbytes * our_rate / 1e9, 1), hf_gb_s=round(nbytes * hf_rate / 1e9, 1))
+    if without_cache_class is not None:  # Part 2's loop: the whole sequence per token
+        plain = NoCache(_ours(without_cache_class, config, state))
+        plain_tokens, plain_times = _ours_greedy(plain, ids, new)
+        first, rate = _rates(plain_times)
+        result.update(no_cache_tokens_per_s=round(rate, 3), no_cache_first_token_s=round(first, 2),
+                      no_cache_same_tokens=plain_tokens == hf_runs[0][0])
+    result["tokens"] = hf_runs[0][0]
+    result["load_after"] = load()
+    return result
 
 
 def main(argv=None) -> str:
@@ -98,42 +240,47 @@ def main(argv=None) -> str:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--prompt-tokens", type=int, default=32)
     parser.add_argument("--new-tokens", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3, help="both sides this many times, in turn")
+    parser.add_argument("--models", default="smollm2,tiny", help="smollm2, tiny, or both (the default)")
+    parser.add_argument("--without-cache", action="store_true", help="also Part 2's no-cache loop")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    torch.set_grad_enabled(False)
     gguf = ensure_gguf(None, echo=lambda text: print(text, file=sys.stderr))
     ids = _prompt(GGUFTokenizer.from_gguf(gguf), args.prompt_tokens)
-    hf = _hf(gguf)
-    hf_forward = lambda x: hf(torch.from_numpy(x), use_cache=False).logits.numpy()  # noqa: E731
+    top = {"machine": machine().splitlines()[:3], "load_before": load(),
+           "torch_threads": torch.get_num_threads()}
+    results = {}
     with scratch("bench-llama-") as (_, course):
-        ours, load_s = _ours(course, gguf)
-        result = {"machine": machine().splitlines()[:3], "load_before": load(),
-                  "prompt_tokens": int(ids.shape[1]), "new_tokens": args.new_tokens,
-                  "ours_load_s": round(load_s, 2),
-                  "hf_forward_s": _median_s(lambda: hf_forward(ids)),
-                  "ours_forward_s": _median_s(lambda: ours(ids))}
-        hf_tokens, hf_first, hf_tps = _greedy(hf_forward, ids, args.new_tokens)
-        our_tokens, our_first, our_tps = _greedy(ours, ids, args.new_tokens)
-    started = time.perf_counter()
-    cached = hf.generate(torch.from_numpy(ids), max_new_tokens=args.new_tokens, do_sample=False,
-                         min_new_tokens=args.new_tokens)
-    cached_tps = args.new_tokens / (time.perf_counter() - started)
-    result.update(hf_tokens_per_s=round(hf_tps, 2), ours_tokens_per_s=round(our_tps, 2),
-                  ratio=round(our_tps / hf_tps, 2), hf_first_token_s=round(hf_first, 2),
-                  ours_first_token_s=round(our_first, 2), same_tokens=hf_tokens == our_tokens,
-                  hf_cached_tokens_per_s=round(cached_tps, 2),
-                  hf_cached_same_tokens=cached[0, ids.shape[1]:].tolist() == hf_tokens,
-                  load_after=load())
-    result["hf_forward_s"] = round(result["hf_forward_s"], 3)
-    result["ours_forward_s"] = round(result["ours_forward_s"], 3)
+        loader, cached, plain = _katas(course)
+        if "smollm2" in args.models:
+            config, state = loader.config_from_gguf(gguf), loader.load_gguf(gguf)
+            results["smollm2"] = measure("SmolLM2-135M", _hf_smollm2(gguf), cached.CachedLlamaForCausalLM,
+                                         cached.KVCache, config, state, ids, args.new_tokens,
+                                         args.rounds, plain.LlamaForCausalLM if args.without_cache else None)
+        if "tiny" in args.models:
+            config = sys.modules[cached.LlamaConfig.__module__].LlamaConfig(
+                **json.loads((REPO / "fixtures" / "llama_config.json").read_text()))
+            state = dict(np.load(REPO / "fixtures" / "llama_weights.npz"))
+            state["lm_head.weight"] = state["model.embed_tokens.weight"]
+            results["tiny"] = measure("tiny Llama", _hf_tiny(), cached.CachedLlamaForCausalLM,
+                                      cached.KVCache, config, state, ids, args.new_tokens,
+                                      args.rounds, plain.LlamaForCausalLM if args.without_cache else None)
+    first = results.get("smollm2") or results["tiny"]
+    summary = {**top, **{k: v for k, v in first.items() if k != "load_before"}}
+    if "smollm2" in results and "tiny" in results:
+        summary["tiny"] = results["tiny"]
+    summary["load_after"] = load()
     if args.json:
-        return json.dumps(result)
-    rows = [["forward, 32-token prompt (s)", result["hf_forward_s"], result["ours_forward_s"], ""],
-            ["greedy without cache (tokens/s)", result["hf_tokens_per_s"], result["ours_tokens_per_s"],
-             f"ratio {result['ratio']}, same tokens: {result['same_tokens']}"],
-            ["first token (s)", result["hf_first_token_s"], result["ours_first_token_s"], ""],
-            ["greedy with HF's KV cache (tokens/s)", result["hf_cached_tokens_per_s"], "(Part 3)", ""]]
-    return table(["SmolLM2-135M, CPU", "transformers", "ours (reference katas)", ""], rows) + \
-        f"\n\nload average {result['load_before']} -> {result['load_after']}"
+        return json.dumps(summary)
+    rows = [[r["model"], r["prompt_tokens"], r["new_tokens"], r["hf_tokens_per_s"], r["ours_tokens_per_s"],
+             f"{r['ratio']}x", "yes" if r["same_tokens"] else "NO", r["hf_first_token_s"],
+             r["ours_first_token_s"], r["ours_path"], r["ours_ready_s"],
+             f"{r['ours_gb_s']} of {r['stream_gb_s']}", f"{r['load_before']} -> {r['load_after']}"]
+            for r in results.values()]
+    return table(["model", "prompt", "new", "hf tokens/s", "ours tokens/s", "ours/hf", "same tokens",
+                  "hf first token s", "ours first token s", "ours path", "ours ready s",
+                  "ours weight GB/s of stream GB/s", "load"], rows)
 
 
 if __name__ == "__main__":

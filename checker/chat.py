@@ -2,12 +2,13 @@
 
 Run as `python -m checker.chat GGUF MAX_TOKENS TEMPERATURE [QUESTION]`, with KATA_ROOT set and the
 learner's modules named by the parent from curriculum.yaml: KATA_MODEL_MODULE (LlamaForCausalLM),
-KATA_LOADER_MODULE (load_gguf, config_from_gguf) and, once the learner's sampler kata passes,
-KATA_SAMPLER_MODULE (sample_next_token), with the settings it gets (top_k, top_p, min_p,
-repetition_penalty) as JSON in KATA_SAMPLING. With a question it answers once; without, it is a
-conversation (history kept; an empty line, end of input or Ctrl-C ends it). Tokens are printed
-as they are made. A failure in the learner's code is one message pointing at their line, exit
-code 1.
+KATA_LOADER_MODULE (load_gguf, config_from_gguf), once their KV cache kata passes
+KATA_CACHE_MODULE (CachedLlamaForCausalLM, KVCache: checker.decode runs them as one compiled
+graph), and once their sampler kata passes KATA_SAMPLER_MODULE (sample_next_token), with the
+settings it gets (top_k, top_p, min_p, repetition_penalty) as JSON in KATA_SAMPLING. With a
+question it answers once; without, it is a conversation (history kept; an empty line, end of
+input or Ctrl-C ends it). Tokens are printed as they are made. A failure in the learner's code is
+one message pointing at their line, exit code 1.
 """
 
 from __future__ import annotations
@@ -81,18 +82,16 @@ def sampled_token(drawn, vocab: int) -> int:
 
 
 def reply(model, tokenizer, messages, max_tokens: int, choose) -> tuple[str, int, float]:
-    """The model's answer to the conversation, streamed; (text, tokens, seconds)."""
+    """The model's answer to the conversation, streamed; (text, tokens, seconds). model: one of
+    checker.decode's (next_logits(ids) -> the next token's logits); choose: token_chooser's."""
     import numpy as np
-
-    from checker.fast import batched, to_tensor
 
     prompt = tokenizer.apply_chat_template(messages, add_generation_prompt=True)
     ids = np.array([tokenizer.encode(prompt)], dtype=np.int64)
     stream = Streamer(tokenizer)
     started = time.monotonic()
     for _ in range(max_tokens):
-        # No KV cache yet (Part 3): the whole conversation goes through the model for each token.
-        logits = batched(lambda: model(to_tensor(ids))).to_numpy()[0, -1]
+        logits = model.next_logits(ids)  # with a KV cache, only the tokens it has not seen
         token = choose(logits, ids)
         if token == tokenizer.eos_token_id:
             break
@@ -102,24 +101,34 @@ def reply(model, tokenizer, messages, max_tokens: int, choose) -> tuple[str, int
     return tokenizer.decode(stream.ids, skip_special_tokens=True), len(stream.ids), time.monotonic() - started
 
 
-def load_model(gguf: str):
-    """The learner's LlamaForCausalLM with the file's weights, built by their own katas."""
+def load_model(gguf: str, describe=None):
+    """The learner's Llama with the file's weights, built by their own katas, ready to generate:
+    with their KV cache (compiled now: minutes the first time) once it has passed. describe(exc):
+    how to tell the learner why their cache could not be compiled."""
     import importlib
 
     from max.driver import CPU
     from max.dtype import DType
     from max.experimental.tensor import default_device, default_dtype
 
+    from checker.decode import Cached, NoCache
     from checker.fast import lazily, to_tensor
 
     loader = importlib.import_module(os.environ["KATA_LOADER_MODULE"])
-    model_class = importlib.import_module(os.environ["KATA_MODEL_MODULE"]).LlamaForCausalLM
+    cached = os.environ.get("KATA_CACHE_MODULE")
+    models = importlib.import_module(cached or os.environ["KATA_MODEL_MODULE"])
+    model_class = models.CachedLlamaForCausalLM if cached else models.LlamaForCausalLM
     with default_device(CPU()), default_dtype(DType.float32):
         config = loader.config_from_gguf(gguf)
         state = loader.load_gguf(gguf)
         model = lazily(lambda: model_class(config))
         model.load_state_dict({name: to_tensor(array) for name, array in state.items()})
-    return model
+    if not cached:
+        return NoCache(model)
+    decoder = Cached(model, models.KVCache, config, describe=describe,
+                     say=lambda text: print(text, file=sys.stderr, flush=True))
+    decoder.prepare()
+    return decoder
 
 
 def learner_sampler():
@@ -149,7 +158,7 @@ def main(argv: list[str]) -> int:
     try:
         sampler, settings = learner_sampler()
         choose = token_chooser(float(temperature), np.random.default_rng(), sampler, settings)
-        model = load_model(gguf)
+        model = load_model(gguf, lambda exc: describe_exception(exc, files, root))
         while True:
             text = question[0] if question else _ask()
             if not text:

@@ -29,11 +29,20 @@ def sampler_kata(curriculum: Curriculum, passed: set[int], settings: dict, tempe
     return None
 
 
+def cache_kata(curriculum: Curriculum, passed: set[int]) -> Kata | None:
+    """The kata whose KV cache chat runs the model with (curriculum.yaml's `provides: cache`), once
+    it has passed; None: the whole conversation through the model for every token."""
+    kata = curriculum.provider("cache")
+    return kata if kata is not None and kata.available and kata.number in passed else None
+
+
 def banner(curriculum: Curriculum, kata: Kata, sampler: Kata | None, temperature: float,
-           settings: dict, gguf: str) -> str:
+           settings: dict, gguf: str, cache: Kata | None = None) -> str:
     """What chat says at start: which of the learner's katas it runs, and how tokens are chosen."""
     model = [k.number for k in curriculum.prerequisites(kata)] + [kata.number]
     parts = [f"{spans(model)} (model)"]
+    if cache is not None:
+        parts.append(f"{cache.number} (KV cache)")
     if sampler is not None:
         parts.append(f"{sampler.number} ({sampler.slug})")
     if temperature > 0:
@@ -47,8 +56,8 @@ def banner(curriculum: Curriculum, kata: Kata, sampler: Kata | None, temperature
             ", after your repetition penalty." if sampler is not None else ".")
     if temperature <= 0 and set(settings) - {"repetition_penalty"}:
         how += " --top-k, --top-p and --min-p only matter when sampling (--temperature above 0)."
-    return (f"Your own Llama: your katas {', '.join(parts)}, with {gguf}.{how} No KV cache yet: "
-            "each token re-reads the whole conversation.")
+    later = "" if cache is not None else " No KV cache yet: each token re-reads the whole conversation."
+    return f"Your own Llama: your katas {', '.join(parts)}, with {gguf}.{how}{later}"
 
 
 def spans(numbers: list[int]) -> str:

@@ -259,6 +259,8 @@ CHAT = ("Your own Llama now runs SmolLM2-135M-Instruct's real weights: talk to i
         "or ask it one thing: `kata chat \"What is the capital of France?\"`.")
 SAMPLER = ("`kata chat` now draws each token with your own sample_next_token: try `kata chat "
            "--temperature 0.8 --top-p 0.9 --repetition-penalty 1.2 \"Tell me a story\"`.")
+CHAT_CACHED = ("`kata chat` now runs your model with your own KV cache: after the question, each new "
+               "token alone goes through the model. Try `kata chat \"What is the capital of France?\"`.")
 
 
 def _after(curriculum: Curriculum, kata: Kata, result: CheckResult, first_pass: bool) -> None:
@@ -276,6 +278,8 @@ def _after(curriculum: Curriculum, kata: Kata, result: CheckResult, first_pass: 
                                  + NEXT), highlight=False, soft_wrap=True)
     elif kata.command == "chat":
         console.print(escape(CHAT), style="bold green", soft_wrap=True)
+    elif kata.provides == "cache":
+        console.print(escape(CHAT_CACHED), style="bold green", soft_wrap=True)
     elif kata.provides == "sampler":
         console.print(escape(SAMPLER), style="bold green", soft_wrap=True)
     if not later:
@@ -394,7 +398,11 @@ def chat_command(question: str | None, gguf_path: Path | None, max_tokens: int, 
     if sampler is not None:
         env.update(KATA_SAMPLER_MODULE=sampler.module, KATA_SAMPLING=json.dumps(settings))
     env.setdefault("MAX_EAGER_EXECUTOR", "interpreter")
-    errors.print(chat_setup.banner(curriculum, kata, sampler, temperature, settings, gguf.name),
+    env.pop("KATA_CACHE_MODULE", None)
+    cache = chat_setup.cache_kata(curriculum, passed)
+    if cache is not None:  # the learner's own KV cache: only new tokens go through the model
+        env["KATA_CACHE_MODULE"] = cache.module
+    errors.print(chat_setup.banner(curriculum, kata, sampler, temperature, settings, gguf.name, cache),
                  style="dim", markup=False, soft_wrap=True)
     done = subprocess.run([sys.executable, "-m", "checker.chat", str(gguf), str(max_tokens),
                            str(temperature), *([question] if question else [])],

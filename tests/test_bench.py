@@ -14,3 +14,19 @@ def test_bench_scripts_run_quickly():
                   "fixed cost", "| tiny | batched |"):
         assert title in done.stdout, done.stdout
     assert "| tiny | batched | 8 | 2 |" in done.stdout and "| yes |" in done.stdout, done.stdout
+
+
+def test_generation_llama_prints_one_json_object():
+    """The Part 3 bench's fields, on the tiny Llama only (the SmolLM2 run takes minutes)."""
+    import json
+
+    done = subprocess.run([sys.executable, str(REPO / "bench" / "generation_llama.py"), "--json",
+                           "--models", "tiny", "--new-tokens", "3", "--rounds", "1"],
+                          cwd=REPO, capture_output=True, text=True, timeout=1200)
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(done.stdout)
+    for field in ("prompt_tokens", "new_tokens", "hf_tokens_per_s", "ours_tokens_per_s", "ratio",
+                  "hf_first_token_s", "ours_first_token_s", "load_before", "load_after",
+                  "bytes_per_token", "stream_gb_s", "ours_ms_per_token"):
+        assert field in result, field
+    assert result["same_tokens"] is True and result["ours_path"] == "compiled", result

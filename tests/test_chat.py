@@ -13,10 +13,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from checker.curriculum import load_curriculum
 from checker.errors import EXIT_LOCKED, EXIT_PASS, EXIT_SETUP
 from checker.models.smollm2 import ensure_gguf
+from checker.paths import state_dir
 from checker.progress import ProgressStore, record_attempt
-from conftest import RELEASED, assert_no_traceback, place_solution, run_kata_cli
+from conftest import RELEASED, assert_no_traceback, mutate, place_learner, place_solution, run_kata_cli
 
 QUESTION = "What is the capital of France?"
 SAMPLER = 20  # the kata whose sample_next_token chat uses (curriculum.yaml: provides: sampler)
@@ -192,3 +194,43 @@ def test_a_learners_sampler_returning_no_token_id_is_one_clear_error(drawn):
     sampler = SimpleNamespace(sample_next_token=lambda *args, **kwargs: drawn)
     with pytest.raises(ValueError, match="expected one token id, an integer from 0 to 3"):
         _chooser(0.7, sampler)(LOGITS, IDS)
+
+
+def _cache_kata_passed(course):
+    """The reference katas up to the KV cache's in katas/, all recorded as passed."""
+    curriculum = load_curriculum(course)
+    base, cache = curriculum.for_command("chat"), curriculum.provider("cache")
+    for number in range(1, cache.number + 1):
+        place_solution(course, number)
+    with ProgressStore(state_dir(course)).update() as progress:
+        for number in range(1, cache.number + 1):
+            record_attempt(progress, number, "pass", None)
+    return base, cache
+
+
+def test_chat_uses_the_learners_kv_cache_once_it_passes(course):
+    """The reference katas up to the KV cache's, passed: chat runs the learner's model and cache
+    as one compiled graph (checker/decode.py) and still answers as Hugging Face does."""
+    base, cache = _cache_kata_passed(course)
+    code, out, err = run_kata_cli(course, "chat", QUESTION, "--max-tokens", "12", timeout=1200)
+    assert_no_traceback(out, err)
+    assert code == EXIT_PASS, out + err
+    assert "The capital of France is Paris." in out, out + err
+    assert f"{cache.number} (KV cache)" in err and "No KV cache yet" not in err, err
+    assert "ready in" in err and "could not run as one compiled graph" not in err, err
+    assert base.number != cache.number and "tokens/s" in err
+
+
+def test_chat_runs_a_cache_that_cannot_compile_step_by_step(course, tmp_path):
+    """A cache whose length is int() (no symbolic lengths): chat says once that it runs step by
+    step, where in the learner's code compiling stopped, and answers all the same."""
+    _, cache = _cache_kata_passed(course)
+    mutant = mutate(cache.number, [("return self.keys[layer_idx].shape[2]",
+                                    "return int(self.keys[layer_idx].shape[2])")], tmp_path)
+    place_learner(course, mutant, cache.number)
+    code, out, err = run_kata_cli(course, "chat", QUESTION, "--max-tokens", "2", timeout=1200)
+    assert_no_traceback(out, err)
+    assert code == EXIT_PASS, out + err
+    assert "The capital" in out, out + err
+    assert err.count("could not run as one compiled graph") == 1, err
+    assert f"katas/step_{cache.number:02d}.py" in err and "int(" in err, err

@@ -29,7 +29,9 @@ MISTAKES = [
     (11, "return self.lm_head(hidden_states)",
      "return __import__('max.experimental.functional').experimental.functional.logsoftmax("
      "self.lm_head(hidden_states))", "log-probabilities"),
-    (2, "num_upper=num_tokens,", "num_upper=num_tokens + 1,", "one diagonal too wide"),
+    (2, "future = key.reshape([1, total]) > query.reshape([sequence_length, 1])",
+     "future = key.reshape([1, total]) > query.reshape([sequence_length, 1]) + 1",
+     "one diagonal too wide"),
     (3, "beta=self.bias,", "beta=self.bias * 0,", "the bias is not added"),
     (5, "return self.wte(input_ids)", "return self.wte(input_ids + 1)", "off by one"),
     (6, "return self.wpe(positions)", "return self.wpe(positions + 1)", "positions start at 1"),

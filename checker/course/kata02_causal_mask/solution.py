@@ -12,7 +12,12 @@ def causal_mask(sequence_length: int, num_tokens: int, *, dtype: DType, device: 
     num_tokens earlier tokens (already in the cache) are visible to every query, so query i sees
     keys 0 .. i + num_tokens.
     """
+    total = sequence_length + num_tokens
+    # Query i is the token at position num_tokens + i; key j the token at position j. Comparing
+    # positions (rather than F.band_part, whose band must be a Python int) also works when the
+    # lengths are only known when the graph runs (Part 3's compiled KV cache).
+    query = F.range(num_tokens, total, 1, out_dim=sequence_length, dtype=DType.int64, device=device)
+    key = F.range(0, total, 1, out_dim=total, dtype=DType.int64, device=device)
+    future = key.reshape([1, total]) > query.reshape([sequence_length, 1])
     blocked = Tensor(float("-inf"), dtype=dtype, device=device)
-    blocked = F.broadcast_to(blocked, shape=(sequence_length, sequence_length + num_tokens))
-    # keep only the part strictly above diagonal num_tokens: everything else becomes 0
-    return F.band_part(blocked, num_lower=None, num_upper=num_tokens, exclude=True)
+    return F.where(future, blocked, Tensor(0.0, dtype=dtype, device=device))

@@ -14,7 +14,9 @@ def rotary_tables(head_dim: int, seq_len: int, *, theta: float = 10000.0,
     # One frequency per pair: theta^(-2i/head_dim), from 1 (fast) down to about 1/theta (slow).
     exponents = Tensor.arange(0, head_dim, 2, dtype=DType.float32) / head_dim
     inv_freq = 1.0 / (theta ** exponents)  # (head_dim/2,)
-    positions = Tensor.arange(seq_len, dtype=DType.float32) + start  # (seq_len,)
+    # start .. start + seq_len - 1 (F.range also takes lengths only known when a compiled graph runs)
+    positions = F.range(start, start + seq_len, 1, out_dim=seq_len, dtype=DType.float32,
+                        device=exponents.device)  # (seq_len,)
     angles = F.outer(positions, inv_freq)  # (seq_len, head_dim/2)
     angles = F.concat([angles, angles], axis=-1)  # (seq_len, head_dim)
     return F.cos(angles), F.sin(angles)

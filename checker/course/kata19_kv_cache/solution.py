@@ -25,10 +25,11 @@ class KVCache:
         self.values: list[Tensor] = []
 
     def get_seq_length(self, layer_idx: int = 0) -> int:
-        """How many positions layer layer_idx holds (0 before the first update)."""
+        """How many positions layer layer_idx holds (0 before the first update). A Dim, not
+        int(): it compares and adds like an int, and stays symbolic in a compiled graph."""
         if layer_idx >= len(self.keys):
             return 0
-        return int(self.keys[layer_idx].shape[2])
+        return self.keys[layer_idx].shape[2]
 
     def update(self, key_states: Tensor, value_states: Tensor,
                layer_idx: int) -> tuple[Tensor, Tensor]:

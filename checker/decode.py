@@ -1,0 +1,244 @@
+"""The next token's logits from the learner's own Llama, with or without their KV cache.
+
+`kata chat` and bench/generation_llama.py hand a generation loop one of these; each has
+`next_logits(ids) -> (vocab,) float32 numpy`, ids being the whole sequence so far:
+
+  NoCache(model)         Part 2: the learner's LlamaForCausalLM re-reads the whole sequence for
+                         every token, each forward staged as one graph (checker.fast.batched)
+  Cached(model, KVCache, config)   Part 3: the learner's CachedLlamaForCausalLM and KVCache;
+                         only the tokens the cache has not seen go through the model
+
+Cached runs the learner's model and cache traced into one compiled graph, a *step*: (new ids
+(1, seq), every layer's past keys and values (1, kv_heads, past, head_dim)) -> (the last
+position's logits, every layer's keys and values after the step). seq and past are symbolic, so
+the prompt (seq = its length, past = 0) and every later token (seq = 1) run the same graph,
+compiled once per machine (MAX caches it across processes). Inside the trace, a fresh cache of
+the learner's class is preloaded with the past (`update` of an empty cache returns what it was
+given), and what its `update` returns per layer becomes the next step's past. Between steps the
+keys and values stay MAX buffers; only the ids go in and the last logits come out.
+
+Learner code that cannot be traced with symbolic lengths (int() of a length, F.band_part with a
+cache offset, numpy inside forward) still runs, more slowly: each step is then the learner's
+model called with their cache object, the call staged as one graph. `Cached.path` says which.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Callable
+
+import numpy as np
+
+COMPILED = "compiled"  # one compiled graph for every step (the fast path)
+STAGED = "staged"  # the learner's model and cache called per step, each call one staged graph
+
+
+class NoCache:
+    """The learner's LlamaForCausalLM, the whole sequence through it for every token."""
+
+    path = "no cache"
+
+    def __init__(self, model):
+        self.model = model
+
+    def next_logits(self, ids) -> np.ndarray:
+        from checker.fast import batched, to_tensor
+
+        ids = np.asarray(ids, dtype=np.int64).reshape(1, -1)
+        return np.asarray(batched(lambda: self.model(to_tensor(ids))).to_numpy())[0, -1]
+
+
+class Cached:
+    """The learner's CachedLlamaForCausalLM and KVCache (see the module's docstring).
+
+    say(text) hears about the compile (minutes the first time on a machine) and the fallback;
+    describe(exc) words why the learner's code could not be compiled (default: the exception's
+    first line). `timings` adds up seconds per part of a step: "graph" (the compiled graph
+    running), "host" (ids in, logits out); the rest of a call is Python."""
+
+    def __init__(self, model, cache_class, config, *, say: Callable[[str], None] = lambda _: None,
+                 describe: Callable[[Exception], str] | None = None):
+        self.model, self.cache_class, self.say, self.describe = model, cache_class, say, describe
+        self.layers = int(config.num_hidden_layers)
+        self.kv_heads = int(config.num_key_value_heads)
+        self.head_dim = int(config.hidden_size) // int(config.num_attention_heads)
+        self.step, self.path, self.why = None, None, ""
+        self.timings = {"graph": 0.0, "host": 0.0, "steps": 0}
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every token: the next call starts a new sequence."""
+        self.past = None  # compiled path: every layer's keys, then values, as MAX buffers
+        self.cache = None  # staged path: the learner's cache object
+        self.seen: list[int] = []  # the ids the cache holds
+
+    def prepare(self) -> None:
+        """Compiles the step (or chooses the staged path) now rather than at the first token."""
+        if self.path is None:
+            self._compile()
+
+    def next_logits(self, ids) -> np.ndarray:
+        ids = np.asarray(ids).reshape(-1).tolist()
+        if ids[:len(self.seen)] != self.seen or len(ids) == len(self.seen):
+            self.reset()  # not a continuation of what the cache holds: start again
+        new = ids[len(self.seen):]
+        self.prepare()
+        if self.path == COMPILED:
+            try:
+                logits = self._compiled(new)
+            except Exception as exc:  # noqa: BLE001 - e.g. a length only this input has
+                self._fall_back(exc)
+                self.reset()
+                new = ids
+        if self.path == STAGED:
+            logits = self._staged(new)
+        self.seen = ids
+        return logits
+
+    # --- the compiled path ---------------------------------------------------------------
+
+    def _compile(self) -> None:
+        self.say("Compiling your model and KV cache into one MAX graph: minutes the first time "
+                 "on this machine, seconds after that (MAX keeps it) ...")
+        started = time.monotonic()
+        try:
+            with _heartbeat(self.say, started):
+                self.step = compile_step(self.model, self.cache_class, self.layers,
+                                         self.kv_heads, self.head_dim)
+        except Exception as exc:  # noqa: BLE001 - the learner's code could not be traced
+            self._fall_back(exc)
+            return
+        self.path = COMPILED
+        self.say(f"(compiled, ready in {time.monotonic() - started:.0f} s)")
+
+    def _fall_back(self, exc: Exception) -> None:
+        self.path = STAGED
+        self.why = _short(self.describe(exc) if self.describe else f"{type(exc).__name__}: {exc}")
+        self.say("Your model and cache could not run as one compiled graph, so each token runs "
+                 "them step by step: the same tokens, more slowly. Where it stopped:\n"
+                 f"  {self.why}\nTo compile, your code must also work when lengths are only "
+                 "known as the graph runs: no int() of a length; F.range rather than F.band_part "
+                 "or Tensor.arange(n) + start.")
+
+    def _compiled(self, new: list[int]) -> np.ndarray:
+        from max.driver import Buffer
+
+        if self.past is None:
+            empty = np.zeros((1, self.kv_heads, 0, self.head_dim), dtype=np.float32)
+            self.past = [Buffer.from_numpy(empty) for _ in range(2 * self.layers)]
+        began = time.perf_counter()
+        ids = Buffer.from_numpy(np.array([new], dtype=np.int64))
+        ran = time.perf_counter()
+        # execute_raw: the buffers as the graph takes them (ids, keys..., values...), without
+        # the per-call checks and Tensor wrapping of CompiledCallable.__call__.
+        logits, *self.past = self.step.execute_raw(ids, *self.past)
+        done = time.perf_counter()
+        out = logits.to_numpy().reshape(-1).copy()  # a copy: the buffer is reused by MAX
+        self.timings["graph"] += done - ran
+        self.timings["host"] += (ran - began) + (time.perf_counter() - done)
+        self.timings["steps"] += 1
+        return out
+
+    # --- the staged path -----------------------------------------------------------------
+
+    def _staged(self, new: list[int]) -> np.ndarray:
+        from checker.fast import batched, to_tensor
+
+        if self.cache is None:
+            self.cache = self.cache_class()
+        cache, before = self.cache, _attributes(self.cache)
+
+        def call():
+            _put_back(cache, before)  # batched() may run this twice: the cache grows once
+            return self.model(to_tensor(np.array([new], dtype=np.int64)), cache)
+
+        return np.asarray(batched(call).to_numpy())[0, -1]
+
+
+def compile_step(model, cache_class, layers: int, kv_heads: int, head_dim: int):
+    """The learner's model and cache as one compiled step (see the module's docstring)."""
+    from max.dtype import DType
+    from max.experimental.nn import Module
+    from max.graph import DeviceRef, TensorType
+
+    class Step(Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model  # the learner's parameter names, under "model."
+
+        def forward(self, input_ids, past_keys, past_values):
+            cache = cache_class()
+            for layer in range(layers):
+                cache.update(past_keys[layer], past_values[layer], layer)
+            after = _record_updates(cache)
+            logits = self.model(input_ids, cache)
+            missing = [layer for layer in range(layers) if layer not in after]
+            if missing:
+                raise TypeError(f"the model never called cache.update(k, v, {missing[0]})")
+            last = logits[:, -1]  # only the last position predicts the next token
+            return last, [after[i][0] for i in range(layers)], [after[i][1] for i in range(layers)]
+
+    cpu = DeviceRef.CPU()
+    ids = TensorType(DType.int64, (1, "seq"), device=cpu)
+    past = TensorType(DType.float32, (1, kv_heads, "past", head_dim), device=cpu)
+    return Step().compile(ids, [past] * layers, [past] * layers)
+
+
+def _short(text: str) -> str:
+    """An error's first line (MAX's can run to pages) and, if given, where in the learner's code
+    it happened (checker.learner_import.describe_exception's "  at ..." lines)."""
+    lines = text.strip().splitlines() or ["?"]
+    where = next((i for i, line in enumerate(lines) if line.startswith("  at ")), None)
+    return "\n".join([lines[0][:200]] + (lines[where:] if where else []))
+
+
+def _record_updates(cache) -> dict:
+    """What the cache's update returns, per layer, from now on (the last call per layer)."""
+    returned: dict = {}
+    update = cache.update
+
+    def recording(key_states, value_states, layer_idx):
+        result = update(key_states, value_states, layer_idx)
+        returned[int(layer_idx)] = tuple(result)
+        return result
+
+    cache.update = recording
+    return returned
+
+
+def _attributes(cache) -> dict | None:
+    """The cache object's attributes, its lists and dicts copied (None: it has no __dict__)."""
+    state = getattr(cache, "__dict__", None)
+    return None if state is None else _copied(state)
+
+
+def _put_back(cache, attributes: dict | None) -> None:
+    if attributes is not None:
+        cache.__dict__.clear()
+        cache.__dict__.update(_copied(attributes))
+
+
+def _copied(state: dict) -> dict:
+    return {name: list(value) if isinstance(value, list) else
+            dict(value) if isinstance(value, dict) else value for name, value in state.items()}
+
+
+class _heartbeat:
+    """Says every minute that the compile is still running (it is one long call into MAX)."""
+
+    def __init__(self, say: Callable[[str], None], started: float, every: float = 60.0):
+        self.say, self.started, self.every, self.stop = say, started, every, threading.Event()
+
+    def _beat(self) -> None:
+        while not self.stop.wait(self.every):
+            seconds = time.monotonic() - self.started
+            so_far = f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+            self.say(f"(still compiling, {so_far} so far)")
+
+    def __enter__(self):
+        threading.Thread(target=self._beat, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()

@@ -1,0 +1,123 @@
+"""checker/decode.py on the course's tiny Llama: the learner's model and KV cache compiled as one
+graph give Hugging Face's greedy tokens; a cache that cannot be traced with symbolic lengths
+still gives them, on the slower path, and says so once; the learner's own error reaches them.
+
+The learner's code runs in a child process, as `kata chat` runs it (MAX is not imported here)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from conftest import REPO, assert_no_traceback, mutate, place_learner, place_solution
+
+PROMPT = [504, 3575, 282, 4649, 314, 7042, 30, 2, 198, 1, 9690, 198]  # SmolLM2's vocabulary
+NEW = 10
+
+CHILD = textwrap.dedent("""
+    from checker import sigint
+    sigint.install()
+    import json, os, sys
+    import numpy as np
+    from max.driver import CPU
+    from max.dtype import DType
+    from max.experimental.tensor import default_device, default_dtype
+    from checker.decode import Cached
+    from checker.fast import lazily, to_tensor
+    from checker.curriculum import load_curriculum
+    from pathlib import Path
+    import importlib
+
+    course = Path(os.environ["KATA_ROOT"])
+    kata = load_curriculum(course).provider("cache")
+    katas = importlib.import_module(kata.module)
+    fixtures = course / "fixtures"
+    config = katas.LlamaConfig(**json.loads((fixtures / "llama_config.json").read_text()))
+    state = dict(np.load(fixtures / "llama_weights.npz"))
+    state["lm_head.weight"] = state["model.embed_tokens.weight"]
+    with default_device(CPU()), default_dtype(DType.float32):
+        model = lazily(lambda: katas.CachedLlamaForCausalLM(config))
+        model.load_state_dict({k: to_tensor(v) for k, v in state.items()})
+    said = []
+    decoder = Cached(model, katas.KVCache, config, say=said.append)
+    ids, tokens = json.loads(sys.argv[1]), []
+    try:
+        for _ in range(int(sys.argv[2])):
+            tokens.append(int(np.argmax(decoder.next_logits(ids + tokens))))
+        again = int(np.argmax(decoder.next_logits(ids)))  # a new conversation: a fresh cache
+    except Exception as exc:  # what `kata chat` shows the learner
+        print(json.dumps({"error": f"{type(exc).__name__}: {exc}", "said": said}))
+    else:
+        print(json.dumps({"tokens": tokens, "again": again, "path": decoder.path, "said": said}))
+""")
+
+
+def _decode(course, ids=PROMPT, new=NEW) -> tuple[dict | None, str]:
+    env = dict(os.environ, KATA_ROOT=str(course), PYTHONPATH=str(course),
+               MAX_EAGER_EXECUTOR="interpreter")
+    done = subprocess.run([sys.executable, "-c", CHILD, json.dumps(ids), str(new)], cwd=course,
+                          env=env, capture_output=True, text=True, timeout=1200)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    return (json.loads(lines[-1]) if done.returncode == 0 and lines else None), done.stdout + done.stderr
+
+
+@pytest.fixture(scope="module")
+def hf_tokens() -> list[int]:
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    from checker.models.llama_golden import TINY
+
+    model = transformers.LlamaForCausalLM(transformers.LlamaConfig(**TINY)).eval()
+    state = {k: torch.from_numpy(v) for k, v in np.load(REPO / "fixtures" / "llama_weights.npz").items()}
+    state["lm_head.weight"] = state["model.embed_tokens.weight"]
+    model.load_state_dict(state)
+    with torch.no_grad():
+        out = model.generate(torch.tensor([PROMPT]), max_new_tokens=NEW, min_new_tokens=NEW,
+                             do_sample=False)
+    return out[0, len(PROMPT):].tolist()
+
+
+def _solved(course, upto: int = 19) -> None:
+    for number in range(1, upto + 1):
+        place_solution(course, number)
+
+
+def test_the_reference_cache_runs_compiled_with_hf_tokens(course, hf_tokens):
+    _solved(course)
+    result, output = _decode(course)
+    assert result is not None, output
+    assert result["path"] == "compiled", output
+    assert result["tokens"] == hf_tokens, output
+    assert result["again"] == hf_tokens[0], output
+    assert not any("could not run" in s for s in result["said"]), output
+
+
+def test_a_cache_that_needs_int_lengths_falls_back_with_the_same_tokens(course, tmp_path, hf_tokens):
+    _solved(course)
+    mutant = mutate(19, [("return self.keys[layer_idx].shape[2]",
+                          "return int(self.keys[layer_idx].shape[2])")], tmp_path)
+    place_learner(course, mutant, 19)
+    result, output = _decode(course, new=4)
+    assert result is not None, output
+    assert result["path"] == "staged", output
+    assert result["tokens"] == hf_tokens[:4], output
+    fallbacks = [s for s in result["said"] if "could not run as one compiled graph" in s]
+    assert len(fallbacks) == 1 and "int(" in fallbacks[0], result["said"]
+
+
+def test_the_learners_own_error_reaches_them(course, tmp_path):
+    _solved(course)
+    mutant = mutate(19, [("k, v = cache.update(k, v, layer_idx)",
+                          "k, v = cache.update(k, v, layer_idx)\n            raise ValueError('my bug')")],
+                    tmp_path)
+    place_learner(course, mutant, 19)
+    result, output = _decode(course, new=1)
+    assert result is not None, output
+    assert result["error"] == "ValueError: my bug", output  # theirs, not wrapped in ours
+    assert_no_traceback(output)
