@@ -80,7 +80,7 @@ def _katas(course: Path):
 
     curriculum = load_curriculum(course)
     base = curriculum.for_command("chat")
-    cache_kata = curriculum.upgrades("chat")[-1]
+    cache_kata = curriculum.provider("cache")
     for kata in (base, cache_kata, curriculum.get(base.uses[-1])):  # unreleased ones too
         target = course / kata.file
         if not target.exists():
