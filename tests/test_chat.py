@@ -225,8 +225,8 @@ def test_chat_runs_a_cache_that_cannot_compile_step_by_step(course, tmp_path):
     """A cache whose length is int() (no symbolic lengths): chat says once that it runs step by
     step, where in the learner's code compiling stopped, and answers all the same."""
     _, cache = _cache_kata_passed(course)
-    mutant = mutate(cache.number, [("return self.keys[layer_idx].shape[2]",
-                                    "return int(self.keys[layer_idx].shape[2])")], tmp_path)
+    mutant = mutate(cache.number, [("return int(length) if isinstance(length, StaticDim) else length",
+                                    "return int(length)")], tmp_path)
     place_learner(course, mutant, cache.number)
     code, out, err = run_kata_cli(course, "chat", QUESTION, "--max-tokens", "2", timeout=1200)
     assert_no_traceback(out, err)

@@ -5,6 +5,7 @@ import numpy as np
 from max.experimental import functional as F
 from max.experimental.nn import ModuleList
 from max.experimental.tensor import Tensor
+from max.graph import StaticDim
 
 from katas.step_02 import causal_mask
 from katas.step_13 import LlamaConfig
@@ -25,11 +26,15 @@ class KVCache:
         self.values: list[Tensor] = []
 
     def get_seq_length(self, layer_idx: int = 0) -> int:
-        """How many positions layer layer_idx holds (0 before the first update). A Dim, not
-        int(): it compares and adds like an int, and stays symbolic in a compiled graph."""
+        """How many positions layer layer_idx holds (0 before the first update).
+
+        A Python int when the length is known now (running eagerly, so any kata 2 and 14 take
+        it); inside kata chat's compiled graph it is only known when the graph runs, and stays a
+        symbolic Dim (int() of it would stop the compile)."""
         if layer_idx >= len(self.keys):
             return 0
-        return self.keys[layer_idx].shape[2]
+        length = self.keys[layer_idx].shape[2]
+        return int(length) if isinstance(length, StaticDim) else length
 
     def update(self, key_states: Tensor, value_states: Tensor,
                layer_idx: int) -> tuple[Tensor, Tensor]:
