@@ -9,19 +9,15 @@ inherited, generate with MAX or numpy ids)."""
 from __future__ import annotations
 
 import functools
-import re
 import tempfile
 from pathlib import Path
 
 import pytest
 
-from checker.curriculum import load_curriculum
-from checker.runner import run_kata
-from checker.verify import solution_katas
-from conftest import LEARNERS, REPO, mutate
+import bothways
+from conftest import LEARNERS, mutate
 
 KATA = 19
-SOLUTIONS = solution_katas(load_curriculum(REPO), Path(tempfile.mkdtemp(prefix="kata-solutions-")))
 
 CORRECT = ["step_19_dict_cache.py", "step_19_chunk_lists.py", "step_19_positions_in_model.py",
            "step_19_rotate_on_read.py"]
@@ -103,28 +99,18 @@ def _learner_file(learner: str) -> Path:
 
 @functools.lru_cache(maxsize=None)
 def _check(learner: str):
-    curriculum = load_curriculum(REPO)
-    return run_kata(curriculum, curriculum.get(KATA), learner_file=_learner_file(learner),
-                    deps_dir=SOLUTIONS)
-
-
-def _describe(result) -> str:
-    return f"{result.status}: {result.message}\n" + "\n".join(
-        f"{t['name']}: {t.get('message')}" for t in result.tests if t["status"] != "pass")
+    return bothways.check(KATA, _learner_file(learner))
 
 
 @pytest.mark.parametrize("learner", CORRECT, ids=[c[:-3] for c in CORRECT])
 def test_correct_but_different_passes(learner):
     result = _check(learner)
-    assert result.status == "pass", _describe(result)
-    assert result.fresh_judgement == "agreed", _describe(result)
+    bothways.assert_passes(result)
+    assert result.fresh_judgement == "agreed", bothways.describe(result)
 
 
 @pytest.mark.parametrize("learner", sorted(MUTANTS), ids=[m[:-3] for m in sorted(MUTANTS)])
 def test_mistake_fails_by_name(learner):
     result = _check(learner)
-    assert result.status == "fail", _describe(result)
-    failures = [t for t in result.tests if t["status"] != "pass"]
-    assert failures and all(t.get("message") for t in failures), _describe(result)
-    assert re.search(MUTANTS[learner][1], _describe(result)), _describe(result)
-    assert "Traceback" not in _describe(result)
+    bothways.assert_fails_by_name(result, MUTANTS[learner][1])
+    assert "Traceback" not in bothways.describe(result)

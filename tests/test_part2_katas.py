@@ -9,18 +9,14 @@ Kata 18 reads SmolLM2's GGUF file (fetched once into the model cache, as `kata s
 from __future__ import annotations
 
 import functools
-import re
 import tempfile
 from pathlib import Path
 
 import pytest
 
-from checker.curriculum import load_curriculum
-from checker.runner import run_kata
-from checker.verify import solution_katas
-from conftest import LEARNERS, REPO, mutate
+import bothways
+from conftest import LEARNERS, mutate
 
-SOLUTIONS = solution_katas(load_curriculum(REPO), Path(tempfile.mkdtemp(prefix="kata-solutions-")))
 
 CORRECT = ["step_13_builtin_rms_norm.py", "step_13_sqrt_divide.py", "step_14_broadcast.py",
            "step_14_numpy_tables.py", "step_15_per_group.py", "step_15_tile_unsqueeze.py",
@@ -100,26 +96,16 @@ def _learner_file(learner: str) -> Path:
 
 @functools.lru_cache(maxsize=None)
 def _check(learner: str):
-    curriculum = load_curriculum(REPO)
-    return run_kata(curriculum, curriculum.get(int(learner.split("_")[1])),
-                    learner_file=_learner_file(learner), deps_dir=SOLUTIONS)
-
-
-def _describe(result) -> str:
-    return f"{result.status}: {result.message}\n" + "\n".join(
-        f"{t['name']}: {t.get('message')}" for t in result.tests if t["status"] != "pass")
+    return bothways.check(int(learner.split("_")[1]), _learner_file(learner))
 
 
 @pytest.mark.parametrize("learner", CORRECT, ids=[c[:-3] for c in CORRECT])
 def test_correct_but_different_passes(learner):
     result = _check(learner)
-    assert result.status == "pass", _describe(result)
+    bothways.assert_passes(result)
 
 
 @pytest.mark.parametrize("learner", sorted(MUTANTS), ids=[m[:-3] for m in sorted(MUTANTS)])
 def test_mistake_fails_by_name(learner):
     result = _check(learner)
-    assert result.status == "fail", _describe(result)
-    failures = [t for t in result.tests if t["status"] != "pass"]
-    assert failures and all(t.get("message") for t in failures), _describe(result)
-    assert re.search(MUTANTS[learner][2], _describe(result)), _describe(result)
+    bothways.assert_fails_by_name(result, MUTANTS[learner][2])

@@ -11,18 +11,15 @@ from __future__ import annotations
 import functools
 import importlib
 import math
-import re
 import tempfile
 from pathlib import Path
 
 import pytest
 
 from checker.curriculum import load_curriculum
-from checker.runner import run_kata
-from checker.verify import solution_katas
+import bothways
 from conftest import LEARNERS, REPO, messages_of, mutate
 
-SOLUTIONS = solution_katas(load_curriculum(REPO), Path(tempfile.mkdtemp(prefix="kata-solutions-")))
 
 CORRECT = ["step_20_numpy_ascending.py", "step_20_scatter_gumbel.py",
            "step_20_float64_stdlib_random.py",
@@ -132,14 +129,7 @@ def _learner_file(learner: str) -> Path:
 
 @functools.lru_cache(maxsize=None)
 def _check(learner: str):
-    curriculum = load_curriculum(REPO)
-    return run_kata(curriculum, curriculum.get(int(learner.split("_")[1])),
-                    learner_file=_learner_file(learner), deps_dir=SOLUTIONS)
-
-
-def _describe(result) -> str:
-    return f"{result.status}: {result.message}\n" + "\n".join(
-        f"{t['name']}: {t.get('message')}" for t in result.tests if t["status"] != "pass")
+    return bothways.check(int(learner.split("_")[1]), _learner_file(learner))
 
 
 def test_every_mistake_applies_to_the_reference():
@@ -168,13 +158,10 @@ def test_sampling_false_failure_bound_is_below_one_in_a_million():
                          ids=[c[:-3] for c in CORRECT + list(VARIANTS)])
 def test_correct_but_different_passes(learner):
     result = _check(learner)
-    assert result.status == "pass", _describe(result)
+    bothways.assert_passes(result)
 
 
 @pytest.mark.parametrize("learner", sorted(MUTANTS), ids=[m[:-3] for m in sorted(MUTANTS)])
 def test_mistake_fails_by_name(learner):
     result = _check(learner)
-    assert result.status == "fail", _describe(result)
-    failures = [t for t in result.tests if t["status"] != "pass"]
-    assert failures and all(t.get("message") for t in failures), _describe(result)
-    assert re.search(MUTANTS[learner][2], messages_of(result)), _describe(result)
+    bothways.assert_fails_by_name(result, MUTANTS[learner][2], messages_of(result))

@@ -1,0 +1,47 @@
+"""What the tests that prove the checker in both directions share (tests/test_part2_katas.py,
+test_kv_cache_kata.py, test_part3_katas.py): a learner file checked the way `kata check` checks
+it (it replaces the kata's file in the real course, the earlier katas coming from the reference
+solutions), and the two verdicts: a correct file passes; a mistake fails, by its name."""
+
+from __future__ import annotations
+
+import functools
+import re
+import tempfile
+from pathlib import Path
+
+from checker.curriculum import load_curriculum
+from checker.runner import run_kata
+from checker.verify import solution_katas
+from conftest import REPO
+
+
+@functools.lru_cache(maxsize=None)
+def solutions() -> Path:
+    """A katas/ folder of the reference solutions, made once per test process."""
+    return solution_katas(load_curriculum(REPO), Path(tempfile.mkdtemp(prefix="kata-solutions-")))
+
+
+def check(number: int, learner_file: Path):
+    """The checker's result for learner_file as kata `number`."""
+    curriculum = load_curriculum(REPO)
+    return run_kata(curriculum, curriculum.get(number), learner_file=learner_file,
+                    deps_dir=solutions())
+
+
+def describe(result) -> str:
+    return f"{result.status}: {result.message}\n" + "\n".join(
+        f"{t['name']}: {t.get('message')}" for t in result.tests if t["status"] != "pass")
+
+
+def assert_passes(result) -> None:
+    assert result.status == "pass", describe(result)
+
+
+def assert_fails_by_name(result, name: str, text: str | None = None) -> None:
+    """A fail (not an error), every failing line with a message, and the mistake's name (a regular
+    expression) in `text` (default: the whole verdict)."""
+    assert result.status == "fail", describe(result)
+    failures = [t for t in result.tests if t["status"] != "pass"]
+    assert failures and all(t.get("message") for t in failures), describe(result)
+    assert re.search(name, describe(result) if text is None else text), describe(result)
