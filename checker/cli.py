@@ -371,7 +371,9 @@ def run_model(prompt: str, new_tokens: int, temperature: float, greedy: bool, se
 def chat_command(question: str | None, gguf_path: Path | None, max_tokens: int, temperature: float,
                  top_k: int | None, top_p: float | None, min_p: float | None,
                  repetition_penalty: float | None, force: bool) -> None:
-    """Your own Llama (Part 2) with SmolLM2-135M-Instruct's weights: one QUESTION, or a chat."""
+    """Your own Llama with SmolLM2-135M-Instruct's weights: one QUESTION, or a chat.
+
+    Part 2's model; once Part 3's katas pass, with your KV cache and your sampler."""
     import json
     import subprocess
 
