@@ -27,7 +27,7 @@ def warm(console: Console) -> int:
     if check.returncode == 0:
         console.print("MAX's kernels are already compiled for this machine: checks start fast.")
         return 0
-    console.print("Compiling every MAX operation for this machine, once: about 680 MB, and about "
+    console.print("Compiling every MAX operation for this machine, once: about 400 MB, and about "
                   "12 minutes on an idle 2-core machine (much longer while other work runs; see "
                   "bench/RESULTS.md, table 2). Afterwards every check starts in seconds. Without "
                   "it, the first checks compile what the course uses as they go (a few minutes for "
