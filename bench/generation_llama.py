@@ -90,19 +90,6 @@ def _katas(course: Path):
             importlib.import_module(curriculum.get(base.uses[-1]).module))
 
 
-def _ours(model_class, config, state: dict):
-    from max.driver import CPU
-    from max.dtype import DType
-    from max.experimental.tensor import default_device, default_dtype
-
-    from checker.fast import lazily, to_tensor
-
-    with default_device(CPU()), default_dtype(DType.float32):
-        model = lazily(lambda: model_class(config))
-        model.load_state_dict({k: to_tensor(v) for k, v in state.items()})
-    return model
-
-
 # --- timing ---------------------------------------------------------------------------------
 
 def _ours_greedy(decoder, ids: list[int], new: int, after_first=None) -> tuple[list[int], list[float]]:
@@ -174,12 +161,12 @@ def weight_bytes_per_token(state: dict) -> int:
 def measure(name: str, hf, model_class, cache_class, config, state: dict, ids: list[int],
             new: int, rounds: int, without_cache_class=None) -> dict:
     """Both sides, `rounds` times in turn (so that both see the same load), after a warm-up."""
-    from checker.decode import Cached, NoCache
+    from checker.decode import Cached, NoCache, with_weights
 
     result = {"model": name, "load_before": load(), "prompt_tokens": len(ids), "new_tokens": new,
               "rounds": rounds}
     _hf_greedy(hf, ids, 2)  # warm-up
-    model = _ours(model_class, config, state)
+    model = with_weights(model_class, config, state)
     started = time.perf_counter()
     decoder = Cached(model, cache_class, config, say=lambda text: print(text, file=sys.stderr))
     decoder.prepare()
@@ -221,7 +208,7 @@ def measure(name: str, hf, model_class, cache_class, config, state: dict, ids: l
         stream_limit_tokens_per_s=round(gb_s * 1e9 / nbytes, 1),
         ours_gb_s=round(nbytes * our_rate / 1e9, 1), hf_gb_s=round(nbytes * hf_rate / 1e9, 1))
     if without_cache_class is not None:  # Part 2's loop: the whole sequence per token
-        plain = NoCache(_ours(without_cache_class, config, state))
+        plain = NoCache(with_weights(without_cache_class, config, state))
         plain_tokens, plain_times = _ours_greedy(plain, ids, new)
         first, rate = _rates(plain_times)
         result.update(no_cache_tokens_per_s=round(rate, 3), no_cache_first_token_s=round(first, 2),

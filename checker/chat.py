@@ -107,22 +107,14 @@ def load_model(gguf: str, describe=None):
     how to tell the learner why their cache could not be compiled."""
     import importlib
 
-    from max.driver import CPU
-    from max.dtype import DType
-    from max.experimental.tensor import default_device, default_dtype
-
-    from checker.decode import Cached, NoCache
-    from checker.fast import lazily, to_tensor
+    from checker.decode import Cached, NoCache, with_weights
 
     loader = importlib.import_module(os.environ["KATA_LOADER_MODULE"])
     cached = os.environ.get("KATA_CACHE_MODULE")
     models = importlib.import_module(cached or os.environ["KATA_MODEL_MODULE"])
     model_class = models.CachedLlamaForCausalLM if cached else models.LlamaForCausalLM
-    with default_device(CPU()), default_dtype(DType.float32):
-        config = loader.config_from_gguf(gguf)
-        state = loader.load_gguf(gguf)
-        model = lazily(lambda: model_class(config))
-        model.load_state_dict({name: to_tensor(array) for name, array in state.items()})
+    config = loader.config_from_gguf(gguf)
+    model = with_weights(model_class, config, loader.load_gguf(gguf))
     if not cached:
         return NoCache(model)
     decoder = Cached(model, models.KVCache, config, describe=describe,

@@ -1,6 +1,6 @@
 """`kata chat`'s parent side: whose sampler draws the tokens, and what chat says at start (which of
-the learner's katas it runs). The sampler kata is the one curriculum.yaml marks `provides:
-sampler`; nothing here names a kata by number."""
+the learner's katas it runs). The sampler and KV-cache katas are the ones curriculum.yaml marks
+`provides: sampler` and `provides: cache`; nothing here names a kata by number."""
 
 from __future__ import annotations
 

@@ -34,6 +34,21 @@ COMPILED = "compiled"  # one compiled graph for every step (the fast path)
 STAGED = "staged"  # the learner's model and cache called per step, each call one staged graph
 
 
+def with_weights(model_class, config, state: dict):
+    """The learner's model_class(config) with `state` (numpy arrays by Hugging Face's names)
+    loaded, on the CPU in float32; its random initial weights are never computed."""
+    from max.driver import CPU
+    from max.dtype import DType
+    from max.experimental.tensor import default_device, default_dtype
+
+    from checker.fast import lazily, to_tensor
+
+    with default_device(CPU()), default_dtype(DType.float32):
+        model = lazily(lambda: model_class(config))
+        model.load_state_dict({name: to_tensor(array) for name, array in state.items()})
+    return model
+
+
 class NoCache:
     """The learner's LlamaForCausalLM, the whole sequence through it for every token."""
 
