@@ -35,7 +35,7 @@ def overheads(course: Path, reps: int) -> str:
             python, "-c", "from checker import sigint; sigint.install(); import max.experimental."
                           "tensor, max.experimental.nn, max.experimental.functional"],
         "pytest + pytest-check + checker plugin, no test": [
-            python, "-m", "pytest", "--co", "-q", "-p", "pytest_check.plugin", "-p", "checker.plugin",
+            python, "-m", "pytest", "--co", "-q", "-p", "pytest_check.plugin", "-p", "checker.child.plugin",
             "-c", "checker/course/pytest.ini", "checker/course/conftest.py"],
     }
     rows = []

@@ -36,7 +36,7 @@ def solved_course(dest: Path, source: Path = REPO) -> Path:
             shutil.copyfile(solution, dest / "katas" / solution.name)
         return dest
     from checker.curriculum import load_curriculum
-    from checker.verify import solution_katas
+    from checker.dev.verify import solution_katas
 
     solution_katas(load_curriculum(dest), dest / "katas")
     return dest

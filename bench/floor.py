@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from checker import sigint
+from checker.child import sigint
 
 sigint.install()
 

@@ -6,7 +6,7 @@ save_pretrained and loaded back: nothing is downloaded). Paths, in one process, 
   hf        transformers' GPT2LMHeadModel.generate (KV cache), the reference
   eager     the course's reference kata 12 generate_tokens on the reference kata 11 model,
             plain eager MAX (one realization per operation), re-running the model per token
-  batched   the same, each forward realized as one graph (checker.fast.batched_model): what
+  batched   the same, each forward realized as one graph (checker.child.staging.batched_model): what
             the checker and `kata run` use
   compiled  the same generate_tokens on model.compile(...) with a symbolic sequence length;
             its compile time (cold or cached, as MAX's cache is) is reported separately
@@ -17,7 +17,7 @@ Every timed path is warmed up with one token first; tokens/s excludes build and 
 
 from __future__ import annotations
 
-from checker import sigint
+from checker.child import sigint
 
 sigint.install()  # before MAX, as every process that runs learner code does
 
@@ -40,11 +40,11 @@ def _hf_model(name: str, folder: Path):
 
     torch.manual_seed(0)
     if name == "tiny":
-        from checker import golden
+        from checker import fixture_files
 
-        values = golden.load(Path(sys.path[0]) / "fixtures", "golden/step_01.json")["tiny"]
+        values = fixture_files.load(Path(sys.path[0]) / "fixtures", "golden/step_01.json")["tiny"]
         model = transformers.GPT2LMHeadModel(transformers.GPT2Config(**values))
-        arrays = golden.load(Path(sys.path[0]) / "fixtures", "weights.npz")
+        arrays = fixture_files.load(Path(sys.path[0]) / "fixtures", "weights.npz")
         state = {k: torch.from_numpy(v) for k, v in arrays.items()}
         state["lm_head.weight"] = state["transformer.wte.weight"]
         missing, unexpected = model.load_state_dict(state, strict=False)
@@ -59,7 +59,7 @@ def _max_model(hf):
     import importlib
 
     from checker.models import gpt2_weights as weights
-    from checker.fast import lazily
+    from checker.child.staging import lazily
 
     arrays = {k: v.detach().numpy() for k, v in hf.state_dict().items()
               if k.startswith("transformer.") and not k.endswith((".attn.bias", ".attn.masked_bias"))}
@@ -89,7 +89,7 @@ def bench_model(name: str, prompt_len: int, new_tokens: int, eager_tokens: int, 
     from max.graph import DeviceRef, TensorType
 
     from checker.models import gpt2_weights as weights
-    from checker.fast import batched_model
+    from checker.child.staging import batched_model
 
     hf = _hf_model(name, folder)
     prompt = np.random.default_rng(0).integers(0, hf.config.vocab_size, (1, prompt_len)).astype(np.int64)

@@ -4,7 +4,7 @@ For SmolLM2-135M-Instruct (its GGUF file) and the course's tiny Llama (fixtures/
 process, the same prompt on both sides:
   hf      transformers' `generate`, greedy, with its KV cache (a streamer timestamps each token)
   ours    the reference solutions of katas 13-19 run the way `kata chat` runs them:
-          checker.decode.Cached (the model and KV cache as one compiled graph, symbolic lengths)
+          checker.play.decode.Cached (the model and KV cache as one compiled graph, symbolic lengths)
           and a numpy argmax per token
 Both are warmed up first (ours: the compile, minutes on a cold MAX cache, reported as
 ours_ready_s), then run in turn --rounds times (so that both see the same load on a shared
@@ -20,7 +20,7 @@ object: SmolLM2's numbers at the top level, the tiny model's under "tiny".
 
 from __future__ import annotations
 
-from checker import sigint
+from checker.child import sigint
 
 sigint.install()  # before MAX, as every process that runs learner code does
 
@@ -161,7 +161,7 @@ def weight_bytes_per_token(state: dict) -> int:
 def measure(name: str, hf, model_class, cache_class, config, state: dict, ids: list[int],
             new: int, rounds: int, without_cache_class=None) -> dict:
     """Both sides, `rounds` times in turn (so that both see the same load), after a warm-up."""
-    from checker.decode import Cached, NoCache, with_weights
+    from checker.play.decode import Cached, NoCache, with_weights
 
     result = {"model": name, "load_before": load(), "prompt_tokens": len(ids), "new_tokens": new,
               "rounds": rounds}

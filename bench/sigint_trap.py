@@ -1,6 +1,6 @@
 """Table 4: the Python 3.11 SIGINT trap (shared/MAX-NOTES.md). The same `kata check N` with the
 fix (as shipped) and without it (bench/without_sigint_fix/ on PYTHONPATH turns
-checker.sigint.install into a no-op in every process). A regression of the fix shows as the
+checker.child.sigint.install into a no-op in every process). A regression of the fix shows as the
 "with" column drifting towards the "without" one; tests/test_sigint_fix.py is the check that
 fails, by behaviour, when the fix is gone."""
 

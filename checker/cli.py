@@ -12,15 +12,17 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from checker import __version__, learner_info, render
+from checker import __version__, learner_info
+
+from checker.output import terminal as render
 from checker.curriculum import Curriculum, Kata, load_curriculum
 from checker.errors import (EXIT_FAIL, EXIT_LOCKED, EXIT_PASS, EXIT_SETUP, KataError, LockedError,
                             LearnerCodeError)
-from checker.golden import random_weights, verify_all
+from checker.fixture_files import random_weights, verify_all
 from checker.paths import fixtures_dir, repo_root, state_dir
 from checker.progress import (ProgressStore, current_kata, is_unlocked, kata_record, now_iso,
                               passed_numbers, record_attempt, unlocked_by)
-from checker.runner import CheckResult, file_sha256, run_kata
+from checker.check.runner import CheckResult, file_sha256, run_kata
 
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
@@ -137,7 +139,7 @@ def check(number: int | None, check_all: bool, force: bool, as_json: bool, junit
           points: float, fixtures_path: str | None, gguf_path: Path | None) -> None:
     """Check kata NUMBER (default: the current kata) against Hugging Face's golden tensors."""
     if junit_path is not None:
-        from checker import junit
+        from checker.output import junit
 
         junit.check_writable(junit_path)  # before minutes of checking, not after
     if fixtures_path:
@@ -162,7 +164,7 @@ def check(number: int | None, check_all: bool, force: bool, as_json: bool, junit
     for kata in katas:
         results.append(_check_one(curriculum, store, kata, force, as_json))
     if as_json or junit_path is not None:
-        from checker import junit, results_json
+        from checker.output import junit, results_json
 
         data = [results_json.kata_result(r, kata, points) for r, kata in zip(results, katas)]
         if junit_path is not None:
@@ -338,7 +340,7 @@ def run_model(prompt: str, new_tokens: int, temperature: float, greedy: bool, se
     if fixtures_path:
         env["KATA_FIXTURES"] = str(Path(fixtures_path).resolve())
     with console.status("Your GPT-2 is writing ..."):
-        done = subprocess.run([sys.executable, "-m", "checker.generate", prompt, str(new_tokens),
+        done = subprocess.run([sys.executable, "-m", "checker.play.run_child", prompt, str(new_tokens),
                                str(temperature), "0" if greedy else "1", str(seed)],
                               cwd=curriculum.root, env=env, capture_output=True, text=True)
     if done.returncode != 0:
@@ -377,7 +379,7 @@ def chat_command(question: str | None, gguf_path: Path | None, max_tokens: int, 
     import json
     import subprocess
 
-    from checker import chat_setup
+    from checker.play import chat_setup
     from checker.models.smollm2 import ensure_gguf
 
     curriculum, store = _course()
@@ -406,7 +408,7 @@ def chat_command(question: str | None, gguf_path: Path | None, max_tokens: int, 
         env["KATA_CACHE_MODULE"] = cache.module
     errors.print(chat_setup.banner(curriculum, kata, sampler, temperature, settings, gguf.name, cache),
                  style="dim", markup=False, soft_wrap=True)
-    done = subprocess.run([sys.executable, "-m", "checker.chat", str(gguf), str(max_tokens),
+    done = subprocess.run([sys.executable, "-m", "checker.play.chat_child", str(gguf), str(max_tokens),
                            str(temperature), *([question] if question else [])],
                           cwd=curriculum.root, env=env)
     if done.returncode != 0:
@@ -442,7 +444,7 @@ def watch_command() -> None:
 @click.option("--email", default=None, help="Your email in class reports (kept; default: git's user.email).")
 def progress_command(as_json: bool, name: str | None, email: str | None) -> None:
     """Your progress: who you are, each kata's status, attempts, hints and first pass."""
-    from checker import progress_json
+    from checker.output import progress_json
 
     curriculum, store = _course()
     if name is not None or email is not None:
@@ -470,7 +472,7 @@ def progress_command(as_json: bool, name: str | None, email: str | None) -> None
 def report_command(paths: tuple[Path, ...], csv_path: Path, html_path: Path, title: str | None) -> None:
     """A class report from many learners' progress: PATHS are progress files, learners' course
     folders, or folders of them. Writes a CSV and a self-contained HTML page."""
-    from checker import report, report_html
+    from checker.classroom import report, report_html
 
     curriculum = load_curriculum(repo_root())
     built = report.build(list(paths), curriculum)
@@ -509,7 +511,7 @@ def dev() -> None:
 @click.option("--title", default=None, help="The kata's title (default: from the slug).")
 def new_kata_command(slug: str, title: str | None) -> None:
     """Scaffold kata SLUG after the last one: its folder, learner files and curriculum entry."""
-    from checker.scaffold import new_kata, todo_list
+    from checker.dev.scaffold import new_kata, todo_list
 
     root = repo_root()
     written = new_kata(root, slug, title)
@@ -527,7 +529,7 @@ def new_kata_command(slug: str, title: str | None) -> None:
 def fixtures(model_path: str | None, out_dir: Path | None, families: tuple[str, ...]) -> None:
     """Rebuild the golden fixtures from Hugging Face's own modules (needs the maintainer extra)."""
     try:
-        from checker import fixtures as builder
+        from checker.dev import build_fixtures as builder
     except ImportError as exc:  # pragma: no cover - torch/transformers are maintainer-only
         raise KataError(f"Building fixtures needs the maintainer tools ({exc.name} is missing): "
                         "pip install -e \".[maintainer]\"") from None
@@ -549,7 +551,7 @@ def fixtures(model_path: str | None, out_dir: Path | None, families: tuple[str, 
 @click.argument("numbers", type=int, nargs=-1)
 def verify(numbers: tuple[int, ...]) -> None:
     """Each kata's skeleton fails, its reference solution passes, its fixtures verify."""
-    from checker.verify import verify_katas
+    from checker.dev.verify import verify_katas
 
     curriculum = load_curriculum(repo_root())
     katas = [_available(curriculum, n) for n in numbers] if numbers else list(curriculum.available)
@@ -562,7 +564,7 @@ def setup() -> None:
     """Compile MAX's kernels for this machine ahead of time (once; about 12 minutes on 2 idle
     cores), and fetch SmolLM2's weights for Part 2 (once; about 100 MB)."""
     from checker.models.smollm2 import ensure_gguf
-    from checker.warmup import warm
+    from checker.play.warmup import warm
 
     code = warm(console)
     path = ensure_gguf(None, echo=lambda text: console.print(text, markup=False, highlight=False))

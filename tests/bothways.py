@@ -11,8 +11,8 @@ import tempfile
 from pathlib import Path
 
 from checker.curriculum import load_curriculum
-from checker.runner import run_kata
-from checker.verify import solution_katas
+from checker.check.runner import run_kata
+from checker.dev.verify import solution_katas
 from conftest import REPO
 
 

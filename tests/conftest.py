@@ -79,7 +79,7 @@ def place_solution(course: Path, number: int) -> Path:
 def solutions(tmp_path_factory) -> Path:
     """A katas/ folder of the reference solutions (step_NN.py), as `kata dev verify` uses."""
     from checker.curriculum import load_curriculum
-    from checker.verify import solution_katas
+    from checker.dev.verify import solution_katas
 
     return solution_katas(load_curriculum(REPO), tmp_path_factory.mktemp("solutions"))
 

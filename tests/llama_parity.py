@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import signal
 
-# Python 3.11 + eager MAX + the default SIGINT handler is 20-60x slower (checker/sigint.py).
+# Python 3.11 + eager MAX + the default SIGINT handler is 20-60x slower (checker/child/sigint.py).
 signal.signal(signal.SIGINT, lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
 
 import argparse  # noqa: E402
@@ -487,7 +487,7 @@ def kata_18(paths, gguf: Path | None, new_tokens: int, modes: list[str]):
     for mode in modes:
         runner, extra = model, ""
         if mode == "batched":  # the whole forward staged and realized as one graph, as the checker runs it
-            from checker.fast import batched_model
+            from checker.child.staging import batched_model
 
             runner = batched_model(model)
             started = time.perf_counter()

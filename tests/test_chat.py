@@ -146,16 +146,16 @@ def test_chat_draws_with_the_learners_sampler(course):
 
 
 def test_the_katas_chat_runs_are_said_as_spans():
-    from checker.chat_setup import spans
+    from checker.play.chat_setup import spans
 
     assert spans([2, 13, 14, 15, 16, 17, 18]) == "2, 13-18"
     assert spans([20]) == "20" and spans([3, 1, 2, 5]) == "1-3, 5"
 
 
-# In-process: the token chooser itself (checker.chat.token_chooser), with the reference sampler.
+# In-process: the token chooser itself (checker.play.chat_child.token_chooser), with the reference sampler.
 
 def _chooser(temperature, sampler=None, **settings):
-    from checker.chat import token_chooser
+    from checker.play.chat_child import token_chooser
 
     return token_chooser(temperature, np.random.default_rng(0), sampler, settings)
 
@@ -210,7 +210,7 @@ def _cache_kata_passed(course):
 
 def test_chat_uses_the_learners_kv_cache_once_it_passes(course):
     """The reference katas up to the KV cache's, passed: chat runs the learner's model and cache
-    as one compiled graph (checker/decode.py) and still answers as Hugging Face does."""
+    as one compiled graph (checker/play/decode.py) and still answers as Hugging Face does."""
     base, cache = _cache_kata_passed(course)
     code, out, err = run_kata_cli(course, "chat", QUESTION, "--max-tokens", "12", timeout=1200)
     assert_no_traceback(out, err)

@@ -16,9 +16,9 @@ import yaml
 
 from checker.curriculum import load_curriculum
 from checker.errors import EXIT_FAIL, EXIT_PASS, EXIT_SETUP
-from checker.junit import to_xml
-from checker.results_json import all_results, kata_result
-from checker.runner import CheckResult
+from checker.output.junit import to_xml
+from checker.output.results_json import all_results, kata_result
+from checker.check.runner import CheckResult
 from conftest import (AVAILABLE, RELEASED, REPO, assert_no_traceback, kata_env, place_solution, run_kata_cli,
                       solution_path)
 

@@ -17,7 +17,7 @@ from conftest import messages_of, place_solution, run_kata_cli
 from test_fault_matrix import _forward
 
 from checker.curriculum import load_curriculum
-from checker.runner import run_kata
+from checker.check.runner import run_kata
 
 pytestmark = pytest.mark.cold_max_cache
 

@@ -1,5 +1,5 @@
 """MAX's own "compiled X on the fly ... Run `max warm-interpreter-cache`" line never reaches the
-learner: checker/compiles.py silences it in every process that runs learner code (the check's
+learner: checker/child/compiles.py silences it in every process that runs learner code (the check's
 child, `kata run`'s child). Cheap: MAX's policy module is plain Python."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""checker/decode.py on the course's tiny Llama: the learner's model and KV cache compiled as one
+"""checker/play/decode.py on the course's tiny Llama: the learner's model and KV cache compiled as one
 graph give Hugging Face's greedy tokens; a cache that cannot be traced with symbolic lengths
 still gives them, on the slower path, and says so once; the learner's own error reaches them.
 
@@ -21,15 +21,15 @@ PROMPT = [504, 3575, 282, 4649, 314, 7042, 30, 2, 198, 1, 9690, 198]  # SmolLM2'
 NEW = 10
 
 CHILD = textwrap.dedent("""
-    from checker import sigint
+    from checker.child import sigint
     sigint.install()
     import json, os, sys
     import numpy as np
     from max.driver import CPU
     from max.dtype import DType
     from max.experimental.tensor import default_device, default_dtype
-    from checker.decode import Cached
-    from checker.fast import lazily, to_tensor
+    from checker.play.decode import Cached
+    from checker.child.staging import lazily, to_tensor
     from checker.curriculum import load_curriculum
     from pathlib import Path
     import importlib

@@ -20,8 +20,8 @@ from conftest import (KATAS, assert_no_traceback, kata_env, messages_of, place_s
                       solution_path)
 
 from checker.curriculum import load_curriculum
-from checker.golden import sha256_of
-from checker.runner import run_kata
+from checker.fixture_files import sha256_of
+from checker.check.runner import run_kata
 
 SOLUTION = solution_path(3).read_text()
 RESULT = "        return F.layer_norm(x, gamma=self.weight, beta=self.bias, epsilon=self.eps)"

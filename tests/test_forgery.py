@@ -1,7 +1,7 @@
 """Learner code that tries to fake a pass from inside the check's child process gets none.
 
 Each learner below computes a WRONG layer norm (n - 1 in the variance) and cheats in one way.
-The parent's own judgement of the outputs on fresh inputs (checker/fresh.py) catches them all.
+The parent's own judgement of the outputs on fresh inputs (checker/check/fresh.py) catches them all.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import textwrap
 import pytest
 
 from checker.curriculum import load_curriculum
-from checker.runner import run_kata
+from checker.check.runner import run_kata
 
 WRONG_LAYER_NORM = """
 import numpy as np
@@ -37,7 +37,8 @@ class LayerNorm(Module):
 CHEATS = {
     "patches_the_checks": """
         import numpy.testing, pytest_check
-        from checker import testkit, diagnose
+        from checker.child import testkit
+        from checker import diagnose
         testkit.expect = lambda ok, message: True
         testkit.expect_close = lambda *a, **k: True
         diagnose.compare = lambda *a, **k: None
@@ -51,7 +52,7 @@ CHEATS = {
                         setattr(module, attr, lambda *a, **k: True)
     """,
     "returns_the_golden_output": """
-        from checker.testkit import fixture, tensor
+        from checker.child.testkit import fixture, tensor
         _golden = fixture("golden/step_03.npz")
         _forward = LayerNorm.forward
         def forward(self, x):
@@ -65,7 +66,7 @@ CHEATS = {
     "fakes_the_result_file": """
         import atexit, json, os, sys
         def _forge():
-            plugin = sys.modules["checker.plugin"]
+            plugin = sys.modules["checker.child.plugin"]
             path, token = plugin._RESULT_FILE, plugin._TOKEN
             tests = [{"name": n, "status": "pass", "message": None} for n in
                      ("test_parameters", "test_fresh_layer_norm", "test_matches_gpt2_ln_1", "test_fresh_inputs")]

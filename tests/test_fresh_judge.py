@@ -1,4 +1,4 @@
-"""The parent's judgement on fresh inputs (checker/fresh.py), without MAX: it accepts GPT-2's
+"""The parent's judgement on fresh inputs (checker/check/fresh.py), without MAX: it accepts GPT-2's
 answers, rejects wrong ones, and its numpy GPT-2 is Hugging Face's GPT-2 on the golden data."""
 
 from __future__ import annotations
@@ -6,7 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from checker import fresh, golden
+from checker.check import fresh
+
+from checker import fixture_files
 from checker.curriculum import load_curriculum
 from checker.models import gpt2 as reference
 from conftest import REPO
@@ -34,7 +36,7 @@ def _right(number: int, inputs: dict) -> dict:
     if number in TENSOR_KATAS:
         return {k: v.astype(np.float32) for k, v in spec(number).expected(inputs, FIXTURES).items()}
     if number == 1:
-        config = golden.load(FIXTURES, "golden/step_01.json")
+        config = fixture_files.load(FIXTURES, "golden/step_01.json")
         return {"default": np.array([float(config[f]) for f in spec(1).CONFIG_FIELDS]),
                 "custom": inputs["custom"].copy()}
     if number == 2:
@@ -134,9 +136,9 @@ def test_wrong_generation_fails():
 
 def test_numpy_gpt2_is_hugging_faces_on_the_golden_data():
     """The parent trusts checker.models.gpt2 for fresh inputs; here it meets the golden tensors."""
-    w = reference.as_float64(golden.load(FIXTURES, "weights.npz"))
-    tiny = golden.load(FIXTURES, "golden/step_01.json")["tiny"]
-    load = lambda n: golden.load(FIXTURES, f"golden/step_{n:02d}.npz")  # noqa: E731
+    w = reference.as_float64(fixture_files.load(FIXTURES, "weights.npz"))
+    tiny = fixture_files.load(FIXTURES, "golden/step_01.json")["tiny"]
+    load = lambda n: fixture_files.load(FIXTURES, f"golden/step_{n:02d}.npz")  # noqa: E731
     # Half the tolerance the judge allows: float32 rounding in HF sits well inside it.
     close = lambda got, want: np.testing.assert_allclose(got, want, atol=5e-5, rtol=5e-5)  # noqa: E731
     g3 = load(3)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from checker.curriculum import load_curriculum
-from checker.runner import run_kata
+from checker.check.runner import run_kata
 from conftest import REPO, place_learner, place_solution
 
 

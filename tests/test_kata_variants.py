@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from checker.curriculum import load_curriculum
-from checker.runner import run_kata
-from checker.verify import solution_katas
+from checker.check.runner import run_kata
+from checker.dev.verify import solution_katas
 from conftest import LEARNERS, REPO, mutate
 
 SOLUTIONS = solution_katas(load_curriculum(REPO), Path(tempfile.mkdtemp(prefix="kata-solutions-")))

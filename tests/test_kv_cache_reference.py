@@ -12,7 +12,7 @@ import importlib
 import numpy as np
 import pytest
 
-from checker import fresh
+from checker.check import fresh
 from checker.curriculum import load_curriculum
 from checker.models import llama as L
 from checker.models import llama_data

@@ -1,6 +1,6 @@
 """Every line of a kata's check is in its lesson, and the lesson promises no line the check lacks.
 
-A kata's check shows one line per hidden test (checker.render.test_title of its name: the
+A kata's check shows one line per hidden test (checker.output.terminal.test_title of its name: the
 parametrizations of one test share its title) and then the line for inputs made up for this check.
 The lesson's "What the checker compares" section lists them as bullets that start with the title
 in bold (`- **matches gpt2 block**: ...`), in the order the check runs them (pytest runs a file's
@@ -17,7 +17,7 @@ import pytest
 
 from checker.curriculum import load_curriculum
 from checker.fresh_line import NAME as FRESH_LINE
-from checker import render
+from checker.output import terminal
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADING = "## What the checker compares"
@@ -33,7 +33,7 @@ def hidden_tests(path: Path) -> list[str]:
 
 def check_lines(path: Path) -> list[str]:
     """The titles of the check's lines, as `kata check` shows them (without parametrization)."""
-    return [render.test_title(name) for name in hidden_tests(path)] + [render.test_title(FRESH_LINE)]
+    return [terminal.test_title(name) for name in hidden_tests(path)] + [terminal.test_title(FRESH_LINE)]
 
 
 def section(lesson_text: str) -> str:

@@ -1,4 +1,4 @@
-"""The child of `kata` ends with it (checker/lifeline.py), even where the parent-death signal
+"""The child of `kata` ends with it (checker/child/lifeline.py), even where the parent-death signal
 cannot do it: here the child's code ignores SIGTERM, so the watching thread must."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from conftest import REPO
 
 CHILD = """
 import os, signal, subprocess, sys
-from checker import lifeline
+from checker.child import lifeline
 lifeline.tie_to(int(sys.argv[1]))
 signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a learner's code that shrugs off SIGTERM
 subprocess.Popen(['sleep', '600'])

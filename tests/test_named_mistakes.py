@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from checker.curriculum import load_curriculum
-from checker.runner import run_kata
+from checker.check.runner import run_kata
 from conftest import mutate
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from checker.curriculum import load_curriculum
-from checker.runner import run_kata
+from checker.check.runner import run_kata
 
 pytest.importorskip("transformers", reason="building fixtures needs the maintainer extra")
 pytest.importorskip("torch", reason="building fixtures needs the maintainer extra")
@@ -24,13 +24,13 @@ def _arrays(path: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def saved_tiny(tmp_path_factory):
-    from checker import fixtures
+    from checker.dev import build_fixtures
     from checker.models import gpt2_golden
 
     folder = tmp_path_factory.mktemp("tiny-hf")
     gpt2_golden.tiny_model().save_pretrained(folder)
     out = tmp_path_factory.mktemp("fx")
-    fixtures.build(out, model_path=str(folder), echo=lambda _: None)
+    build_fixtures.build(out, model_path=str(folder), echo=lambda _: None)
     return out
 
 
@@ -66,9 +66,9 @@ def _real_gpt2() -> str | None:
                     "GPT2_CHECKPOINT to a folder in the Hugging Face layout, or have `gpt2` in the "
                     "Hugging Face cache (nothing is downloaded)")
 def test_real_gpt2(tmp_path, monkeypatch, solutions):
-    from checker import fixtures
+    from checker.dev import build_fixtures
 
-    fixtures.build(tmp_path, model_path=_real_gpt2(), echo=lambda _: None)
+    build_fixtures.build(tmp_path, model_path=_real_gpt2(), echo=lambda _: None)
     monkeypatch.setenv("KATA_FIXTURES", str(tmp_path))
     curriculum = load_curriculum(ROOT)
     kata = curriculum.get(11)

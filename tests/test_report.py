@@ -15,9 +15,9 @@ import pytest
 
 from checker.curriculum import load_curriculum
 from checker.errors import EXIT_PASS, EXIT_SETUP
-from checker.progress_json import export
-from checker.report import build, csv_rows
-from checker.report_html import render
+from checker.output.progress_json import export
+from checker.classroom.report import build, csv_rows
+from checker.classroom.report_html import render
 from class_maker import make_class, make_learner
 from conftest import KATAS, REPO, assert_no_traceback, kata_env
 
@@ -145,7 +145,7 @@ def test_page_is_self_contained(classroom):
 
 def test_where_the_class_is_stuck():
     """The kata on which learners who have not passed it spent the most attempts."""
-    from checker.report import ClassReport, Learner
+    from checker.classroom.report import ClassReport, Learner
 
     def learner(states):
         return Learner("x", None, "x", {n: {"status": "passed" if p else "in progress", "attempts": a}

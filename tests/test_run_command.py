@@ -40,7 +40,7 @@ def test_random_weights_are_told_apart(tmp_path):
     """The caveat is for the course's random tiny model only, not for a real checkpoint's fixtures."""
     import json
 
-    from checker.golden import random_weights
+    from checker.fixture_files import random_weights
     from conftest import REPO
 
     assert random_weights(REPO / "fixtures")

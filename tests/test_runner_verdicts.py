@@ -1,4 +1,4 @@
-"""checker.runner.run_kata on kata 1 (no MAX): right code passes, every kind of broken code does not."""
+"""checker.check.runner.run_kata on kata 1 (no MAX): right code passes, every kind of broken code does not."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import time
 
 
 from checker.curriculum import load_curriculum
-from checker.runner import file_sha256, run_kata
+from checker.check.runner import file_sha256, run_kata
 from conftest import messages_of, place_learner, place_solution
 
 

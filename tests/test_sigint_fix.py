@@ -6,9 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from checker import sigint
+from checker.child import sigint
 from checker.curriculum import load_curriculum
-from checker.runner import run_kata
+from checker.check.runner import run_kata
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,9 +41,9 @@ def test_install_replaces_only_the_default_handler():
 
 
 def test_kata_run_child_has_the_fix_before_max():
-    """`kata run`'s child (checker.generate) installs the handler when it is imported, before
+    """`kata run`'s child (checker.play.run_child) installs the handler when it is imported, before
     it imports MAX; a fresh interpreter shows it by behaviour, not by reading the source."""
-    probe = ("import signal, sys; import checker.generate; "
+    probe = ("import signal, sys; import checker.play.run_child; "
              "assert 'max' not in sys.modules, 'MAX imported before the fix'; "
              "print('default' if signal.getsignal(signal.SIGINT) is signal.default_int_handler "
              "else 'fixed')")

@@ -1,7 +1,7 @@
 """For table 4 only: with this folder on PYTHONPATH, every Python process (the checker's child
-included) starts with checker.sigint.install() made a no-op, i.e. the SIGINT fix removed, so the
+included) starts with checker.child.sigint.install() made a no-op, i.e. the SIGINT fix removed, so the
 same check can be timed with and without it."""
 
-from checker import sigint
+from checker.child import sigint
 
 sigint.install = sigint.is_installed

@@ -1,6 +1,6 @@
 """Runs the learner's code on inputs the parent made up for this check, and saves what it returns.
 
-Nothing is compared here: the parent judges the saved outputs (checker/fresh.py), out of reach
+Nothing is compared here: the parent judges the saved outputs (checker/check/fresh.py), out of reach
 of the learner's process. How to run the learner's code is the kata's own (its folder's
 spec.run); a learner error is reported here, like in any hidden test.
 """
@@ -8,7 +8,9 @@ spec.run); a learner error is reported here, like in any hidden test.
 import importlib
 import os
 
-from checker import fresh, plugin
+from checker.check import fresh
+
+from checker.child import plugin
 
 
 def test_fresh_inputs(learner):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from checker import testkit
-from checker.learner_import import LearnerImportError, import_learner
+from checker.child import testkit
+from checker.child.learner_import import LearnerImportError, import_learner
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,7 @@
 
 The numpy GPT-2 computes what *common mistakes* produce from the golden inputs, so a wrong
 answer can be recognised by name, and the right answer on fresh inputs, which the parent judges
-(checker/fresh.py). The test suite proves it equal to Hugging Face on the golden data.
+(checker/check/fresh.py). The test suite proves it equal to Hugging Face on the golden data.
 `Fixtures` and the draws below are what the kata folders' fresh-input specs build on.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from checker import golden
+from checker import fixture_files
 
 
 def layer_norm(x, weight, bias, eps=1e-5):
@@ -106,7 +106,7 @@ def as_float64(weights) -> dict:
 @functools.lru_cache(maxsize=2)
 def _weights64(fixtures_dir: Path) -> dict:
     """GPT-2's weights as float64, converted once per process (inputs and judgement share them)."""
-    return as_float64(golden.load(fixtures_dir, "weights.npz"))
+    return as_float64(fixture_files.load(fixtures_dir, "weights.npz"))
 
 
 class Fixtures:
@@ -117,7 +117,7 @@ class Fixtures:
 
     @property
     def config(self) -> dict:
-        return golden.load(self.dir, "golden/step_01.json")
+        return fixture_files.load(self.dir, "golden/step_01.json")
 
     @property
     def tiny(self) -> dict:

@@ -5,7 +5,7 @@ small layers, every weight from a fixed seed at a scale that makes outputs infor
 default 0.02 init gives near-constant activations and a greedy continuation that repeats one
 token), or a real checkpoint (`kata dev fixtures --model PATH`); the helpers the katas' golden
 builders share; and the family's own file, the model weights. Each kata's golden builder lives in
-its folder (checker/course/kataNN_slug/golden.py); checker/fixtures.py drives them.
+its folder (checker/course/kataNN_slug/golden.py); checker/dev/build_fixtures.py drives them.
 """
 
 from __future__ import annotations

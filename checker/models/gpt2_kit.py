@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from checker.models import gpt2_weights as weights
 from checker.paths import fixtures_dir
-from checker.testkit import build, ids_tensor, load_named, once, outputs, root, tensor
+from checker.child.testkit import build, ids_tensor, load_named, once, outputs, root, tensor
 
 
 def tiny_config():
@@ -14,7 +14,7 @@ def tiny_config():
     try:
         return weights.learner_config(fixtures_dir(root()))
     except Exception as exc:  # noqa: BLE001
-        from checker.learner_import import LearnerImportError
+        from checker.child.learner_import import LearnerImportError
 
         raise LearnerImportError(
             f"This kata builds the tiny GPT-2 from your kata 1 GPT2Config, which failed: "

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 
-from checker import golden
-from checker.fast import to_tensor
+from checker import fixture_files
+from checker.child.staging import to_tensor
 
 # Hugging Face stores these as Conv1D, [in, out]; MAX's Linear (like torch's) wants [out, in].
 CONV1D = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
@@ -16,7 +16,7 @@ CONV1D = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_
 def gpt2_state(fixtures_dir: Path, prefix: str, keep: tuple[str, ...] = ("",)) -> dict:
     """The weights under `prefix` (e.g. "transformer.h.0.mlp."), the prefix removed, Conv1D
     weights transposed, lm_head tied to wte, as MAX tensors."""
-    return state_from(golden.load(fixtures_dir, "weights.npz"), prefix, keep)
+    return state_from(fixture_files.load(fixtures_dir, "weights.npz"), prefix, keep)
 
 
 def state_from(weights: dict, prefix: str = "", keep: tuple[str, ...] = ("",)) -> dict:
@@ -38,5 +38,5 @@ def learner_config(fixtures_dir: Path):
     GPT2Config from kata 1."""
     import importlib
 
-    values = golden.load(fixtures_dir, "golden/step_01.json")["tiny"]
+    values = fixture_files.load(fixtures_dir, "golden/step_01.json")["tiny"]
     return importlib.import_module("katas.step_01").GPT2Config(**values)

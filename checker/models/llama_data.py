@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from checker import golden
+from checker import fixture_files
 from checker.models import llama
 
 CONFIG_FILE = "llama_config.json"
@@ -18,7 +18,7 @@ WEIGHTS_FILE = "llama_weights.npz"
 
 @functools.lru_cache(maxsize=2)
 def _weights64(fixtures_dir: Path) -> dict:
-    weights = llama.as_float64(golden.load(fixtures_dir, WEIGHTS_FILE))
+    weights = llama.as_float64(fixture_files.load(fixtures_dir, WEIGHTS_FILE))
     weights["lm_head.weight"] = weights["model.embed_tokens.weight"]  # tied, stored once
     return weights
 
@@ -30,7 +30,7 @@ class Fixtures:
     @property
     def values(self) -> dict:
         """The learner's LlamaConfig fields of the tiny model."""
-        return golden.load(self.dir, CONFIG_FILE)
+        return fixture_files.load(self.dir, CONFIG_FILE)
 
     @property
     def config(self) -> llama.Config:

@@ -1,6 +1,6 @@
 """Maintainers only: Part 2's golden data (katas 13-17) from Hugging Face's own Llama modules.
 
-Like checker/fixtures.py for GPT-2: a tiny LlamaForCausalLM with SmolLM2's real 49152-token
+Like checker/dev/build_fixtures.py for GPT-2: a tiny LlamaForCausalLM with SmolLM2's real 49152-token
 vocabulary and tokenizer, grouped-query attention (4 query heads, 2 kv heads), rope_theta 100000
 and two layers, every weight drawn from a fixed seed at a scale that makes outputs informative
 (the default 0.02 init gives near-uniform attention and a greedy continuation that repeats
@@ -307,7 +307,7 @@ if __name__ == "__main__":  # python -m checker.models.llama_golden OUT_DIR
     print(json.dumps(build_tiny_fixtures(Path(sys.argv[1])), indent=2)[:2000])
 
 
-# --- The family's side of `kata dev fixtures` (checker/fixtures.py): each Part 2 kata folder's
+# --- The family's side of `kata dev fixtures` (checker/dev/build_fixtures.py): each Part 2 kata folder's
 # golden.py names FAMILY = "llama" and its builder; the family builds its own files below.
 
 CONFIG_FILE = "llama_config.json"

@@ -8,7 +8,7 @@ import importlib
 
 import numpy as np
 
-from checker.testkit import build, fixture, ids_tensor, load_named, once, outputs, tensor
+from checker.child.testkit import build, fixture, ids_tensor, load_named, once, outputs, tensor
 
 CONFIG_FILE = "llama_config.json"
 WEIGHTS_FILE = "llama_weights.npz"
@@ -32,7 +32,7 @@ def tiny_config():
     try:
         return importlib.import_module("katas.step_13").LlamaConfig(**tiny_values())
     except Exception as exc:  # noqa: BLE001
-        from checker.learner_import import LearnerImportError
+        from checker.child.learner_import import LearnerImportError
 
         raise LearnerImportError(
             f"This kata builds the tiny Llama from your kata 13 LlamaConfig, which failed: "

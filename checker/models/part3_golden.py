@@ -4,7 +4,7 @@ Kata 20 (choosing the next token) needs real next-token logits over a real vocab
 from the same seeded tiny GPT-2 as Part 1 (GPT-2's 50257-token vocabulary and BPE), or from a
 real GPT-2 checkpoint with `kata dev fixtures --model PATH`. Kata 21 (mixture of experts) builds
 its own seeded Mixtral block in its golden.py and needs no model here. Each kata's builder lives
-in its folder (checker/course/NN_slug/golden.py); checker/fixtures.py drives them.
+in its folder (checker/course/NN_slug/golden.py); checker/dev/build_fixtures.py drives them.
 """
 
 from __future__ import annotations

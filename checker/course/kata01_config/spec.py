@@ -14,7 +14,7 @@ def draw(rng, fixtures_dir):
 
 
 def run(learner, inputs):
-    from checker.testkit import FAILED, attempt, expect
+    from checker.child.testkit import FAILED, attempt, expect
 
     default = attempt("GPT2Config()", lambda: learner.GPT2Config())
     values = inputs["custom"]

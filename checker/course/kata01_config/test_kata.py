@@ -2,7 +2,7 @@
 
 import dataclasses
 
-from checker.testkit import expect, fixture
+from checker.child.testkit import expect, fixture
 
 FIELDS = ("vocab_size", "n_positions", "n_embd", "n_layer", "n_head", "layer_norm_epsilon")
 

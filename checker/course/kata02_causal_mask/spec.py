@@ -15,7 +15,7 @@ def run(learner, inputs):
     from max.driver import CPU
     from max.dtype import DType
 
-    from checker.testkit import outputs
+    from checker.child.testkit import outputs
 
     seq, past = int(inputs["seq"]), int(inputs["past"])
     return outputs(f"causal_mask({seq}, {past})",

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from checker.testkit import as_numpy, expect, expect_close, fixture
+from checker.child.testkit import as_numpy, expect, expect_close, fixture
 
 from .spec import IGNORES_NUM_TOKENS, TOO_WIDE, TRANSPOSED, name_mistake
 

@@ -3,7 +3,7 @@ nearly constant, so that eps matters."""
 
 import numpy as np
 
-from checker import fresh
+from checker.check import fresh
 from checker.models import gpt2
 
 
@@ -19,7 +19,7 @@ def draw(rng, fixtures_dir):
 
 
 def run(learner, inputs):
-    from checker.testkit import FAILED, attempt, build, outputs, tensor
+    from checker.child.testkit import FAILED, attempt, build, outputs, tensor
 
     dim, eps = inputs["x"].shape[-1], float(inputs["eps"])
     norm = build(f"LayerNorm({dim}, eps={eps:g})", lambda: learner.LayerNorm(dim, eps=eps))

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from checker.testkit import as_numpy, expect, expect_close, fixture, tensor
+from checker.child.testkit import as_numpy, expect, expect_close, fixture, tensor
 
 
 def _golden():

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from checker.testkit import expect_close, fixture, once, run, tensor
+from checker.child.testkit import expect_close, fixture, once, run, tensor
 from checker.models.gpt2_kit import gpt2_module, tiny_config
 
 PREFIX = "transformer.h.0.mlp."

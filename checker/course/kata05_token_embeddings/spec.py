@@ -1,6 +1,6 @@
 """Kata 5's fresh inputs: token ids nobody has seen, in a batch of one or two."""
 
-from checker import fresh
+from checker.check import fresh
 from checker.models import gpt2
 
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from checker.testkit import build, expect, expect_close, fixture, ids_tensor, run
+from checker.child.testkit import build, expect, expect_close, fixture, ids_tensor, run
 from checker.models.gpt2_kit import gpt2_module, tiny_config
 
 

@@ -1,6 +1,6 @@
 """Kata 6's fresh inputs: a sequence of any length the model allows."""
 
-from checker import fresh
+from checker.check import fresh
 from checker.models import gpt2
 
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from checker import diagnose
 from checker.models import gpt2 as reference
-from checker.testkit import (expect, expect_batch_of_two, expect_causal, expect_close, fixture, once,
+from checker.child.testkit import (expect, expect_batch_of_two, expect_causal, expect_close, fixture, once,
                              run, tensor)
 from checker.models.gpt2_kit import gpt2_module, tiny_config
 

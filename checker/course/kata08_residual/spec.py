@@ -3,7 +3,7 @@
 
 import numpy as np
 
-from checker import fresh
+from checker.check import fresh
 from checker.models import gpt2
 
 
@@ -20,7 +20,7 @@ def draw(rng, fixtures_dir):
 def run(learner, inputs):
     from max.experimental.nn import Module
 
-    from checker.testkit import FAILED, attempt, build, fixture, run, tensor
+    from checker.child.testkit import FAILED, attempt, build, fixture, run, tensor
     from checker.models.gpt2_kit import tiny_config
 
     class Affine(Module):

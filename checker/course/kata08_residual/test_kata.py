@@ -7,7 +7,7 @@ GPT-2's real attention output, so this kata checks the wiring alone, independent
 import numpy as np
 
 from checker.models import gpt2 as reference
-from checker.testkit import build, expect, expect_close, fixture, run, tensor
+from checker.child.testkit import build, expect, expect_close, fixture, run, tensor
 from checker.models.gpt2_kit import tiny_config
 
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from checker import fresh
+from checker.check import fresh
 from checker.models import gpt2
 
 

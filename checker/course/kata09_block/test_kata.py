@@ -4,7 +4,7 @@ import numpy as np
 
 from checker import diagnose
 from checker.models import gpt2 as reference
-from checker.testkit import expect, expect_close, fixture, once, run, tensor
+from checker.child.testkit import expect, expect_close, fixture, once, run, tensor
 from checker.models.gpt2_kit import gpt2_module, tiny_config
 
 PREFIX = "transformer.h.0."

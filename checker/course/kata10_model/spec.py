@@ -1,6 +1,6 @@
 """Kata 10's fresh inputs: token ids nobody has seen, through the whole GPT2Model."""
 
-from checker import fresh
+from checker.check import fresh
 from checker.models import gpt2
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 
 from checker.models import gpt2 as reference
-from checker.testkit import expect, expect_close, fixture, ids_tensor, once, run
+from checker.child.testkit import expect, expect_close, fixture, ids_tensor, once, run
 from checker.models.gpt2_kit import gpt2_module, tiny_config
 
 

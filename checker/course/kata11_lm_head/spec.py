@@ -1,6 +1,6 @@
 """Kata 11's fresh inputs: token ids nobody has seen; the logits must be GPT-2's."""
 
-from checker import fresh
+from checker.check import fresh
 from checker.models import gpt2
 
 

@@ -3,7 +3,7 @@ learner's kata 11 model that records its logits, a model with fixed logits, and 
 
 import numpy as np
 
-from checker.testkit import batched, build, expect, once, tensor
+from checker.child.testkit import batched, build, expect, once, tensor
 from checker.models.gpt2_kit import load_gpt2, tiny_config
 
 

@@ -4,7 +4,7 @@ step) and next-token logits at a temperature nobody has seen (the draws must fol
 import numpy as np
 
 from checker.models import gpt2
-from checker.stats import cdf_distance
+from checker.models.stats import cdf_distance
 
 GREEDY_NEW_TOKENS = 4
 GREEDY_TIE = 1e-3  # a token whose logit is this close to the best is an equally right argmax
@@ -22,7 +22,7 @@ def draw(rng, fixtures_dir):
 
 
 def run(learner, inputs):
-    from checker.testkit import FAILED, attempt, ids_tensor, run
+    from checker.child.testkit import FAILED, attempt, ids_tensor, run
 
     from .kit import fixed_logits_model, recording_model, token_of
 

@@ -7,8 +7,8 @@ statistically against Hugging Face's next-token probabilities at three temperatu
 import numpy as np
 import pytest
 
-from checker.stats import cdf_distance
-from checker.testkit import FAILED, attempt, expect, expect_close, fixture, ids_tensor, note, run
+from checker.models.stats import cdf_distance
+from checker.child.testkit import FAILED, attempt, expect, expect_close, fixture, ids_tensor, note, run
 
 from .kit import fixed_logits_model, recording_model, token_of
 

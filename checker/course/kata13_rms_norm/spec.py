@@ -3,7 +3,7 @@ nobody has seen."""
 
 import numpy as np
 
-from checker import fresh
+from checker.check import fresh
 from checker.models import llama
 
 
@@ -17,7 +17,7 @@ def draw(rng, fixtures_dir):
 
 
 def run(learner, inputs):
-    from checker.testkit import FAILED, attempt, build, outputs, tensor
+    from checker.child.testkit import FAILED, attempt, build, outputs, tensor
 
     dim, eps = inputs["x"].shape[-1], float(inputs["eps"])
     norm = build(f"RMSNorm({dim}, eps={eps:g})", lambda: learner.RMSNorm(dim, eps=eps))

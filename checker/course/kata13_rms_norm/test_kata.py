@@ -5,7 +5,7 @@ import numpy as np
 
 from checker.models import llama
 from checker.models.llama_kit import SMOLLM2_135M, tiny_values
-from checker.testkit import FAILED, attempt, build, expect, expect_close, fixture, run, tensor
+from checker.child.testkit import FAILED, attempt, build, expect, expect_close, fixture, run, tensor
 
 
 def _golden():

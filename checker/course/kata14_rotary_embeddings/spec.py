@@ -3,7 +3,7 @@ far from 0 and thetas far from 10000, so that neither can be ignored), and vecto
 
 import numpy as np
 
-from checker import fresh
+from checker.check import fresh
 from checker.models import llama
 
 
@@ -15,7 +15,7 @@ def draw(rng, fixtures_dir):
 
 
 def run(learner, inputs):
-    from checker.testkit import FAILED, as_numpy, attempt, expect, outputs, tensor
+    from checker.child.testkit import FAILED, as_numpy, attempt, expect, outputs, tensor
 
     x = inputs["x"]
     start, theta = int(inputs["start"]), float(inputs["theta"])

@@ -4,7 +4,7 @@ and theta, and apply_rotary rotates queries and keys exactly as apply_rotary_pos
 import numpy as np
 
 from checker.models import llama
-from checker.testkit import FAILED, as_numpy, attempt, expect, expect_close, fixture, run, tensor
+from checker.child.testkit import FAILED, as_numpy, attempt, expect, expect_close, fixture, run, tensor
 
 
 def _golden():

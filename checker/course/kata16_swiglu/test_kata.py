@@ -4,7 +4,7 @@ import numpy as np
 
 from checker.models import llama
 from checker.models.llama_kit import llama_module, tiny_config, weights64
-from checker.testkit import expect_batch_of_two, expect_close, fixture, once, run, tensor
+from checker.child.testkit import expect_batch_of_two, expect_close, fixture, once, run, tensor
 
 PREFIX = "model.layers.0.mlp."
 

@@ -1,6 +1,6 @@
 """Kata 17's fresh inputs: token ids nobody has seen, through the whole LlamaForCausalLM."""
 
-from checker import fresh
+from checker.check import fresh
 from checker.models import llama_data
 
 LOGITS_ATOL = 1e-3  # as the hidden tests: float32 rounding of unit-scale logits reaches 1e-4

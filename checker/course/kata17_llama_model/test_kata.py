@@ -6,7 +6,7 @@ import numpy as np
 
 from checker.models import llama
 from checker.models.llama_kit import llama_module, tiny_config, weights64
-from checker.testkit import expect, expect_close, fixture, ids_tensor, once, run, tensor
+from checker.child.testkit import expect, expect_close, fixture, ids_tensor, once, run, tensor
 
 LAYER = "model.layers.0."
 LOGITS_ATOL = 1e-3  # logits sum 64 products of unit-scale values: float32 rounding reaches 1e-4

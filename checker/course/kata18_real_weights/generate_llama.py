@@ -5,7 +5,7 @@ The loop (argmax, append) is numpy: only the model is MAX.
 
     greedy(model, ids, max_new_tokens, eos_id)          the model as it is: plain eager MAX,
                                                         one realization per operation
-    greedy(batched_model(model), ids, ...)              checker.fast.batched_model: each forward
+    greedy(batched_model(model), ids, ...)              checker.child.staging.batched_model: each forward
                                                         staged and run as one interpreted graph
     greedy(compiled(model), ids, ...)                   one compiled graph with a symbolic
                                                         sequence length: compiled once, then fast

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from checker.testkit import FAILED, attempt, build, expect, load_named, once, tensor
+from checker.child.testkit import FAILED, attempt, build, expect, load_named, once, tensor
 
 
 def gguf_path() -> str:

@@ -40,7 +40,7 @@ def draw(rng, fixtures_dir):
 
 
 def run(learner, inputs):
-    from checker.testkit import outputs
+    from checker.child.testkit import outputs
 
     from .kit import learner_model, learner_state
 
@@ -56,13 +56,14 @@ def run(learner, inputs):
 
 
 def _ids(array):
-    from checker.testkit import ids_tensor
+    from checker.child.testkit import ids_tensor
 
     return ids_tensor(array)
 
 
 def judge(inputs, outputs, fixtures_dir):
-    from checker import diagnose, fresh
+    from checker import diagnose
+    from checker.check import fresh
 
     path = gguf_file()
     weights = smollm2_weights.state_dict(path)

@@ -7,7 +7,7 @@ import numpy as np
 from checker.models import smollm2_weights
 from checker.models.llama_hf import position_weights  # numpy only: torch is imported lazily there
 from checker.models.llama_kit import SMOLLM2_135M
-from checker.testkit import FAILED, attempt, expect, expect_close, fixture, ids_tensor, note, run
+from checker.child.testkit import FAILED, attempt, expect, expect_close, fixture, ids_tensor, note, run
 
 from .kit import gguf_path, learner_model, learner_state
 

@@ -2,7 +2,7 @@
 model called with the learner's cache, call after call, and their generate watched through a
 stand-in model that records what each call was given.
 
-A cache lives across calls, so a call must never run twice: checker.fast.batched re-runs a call
+A cache lives across calls, so a call must never run twice: checker.child.staging.batched re-runs a call
 op by op when staging it fails, which would append to the cache twice. Here a staged call that
 fails stops the whole sequence, which then starts again from a new cache, op by op (plain
 eager MAX, the learner's own errors and all).
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from checker.testkit import build, ids_tensor, once, root
+from checker.child.testkit import build, ids_tensor, once, root
 
 
 class Unstaged(BaseException):
@@ -25,7 +25,7 @@ class Unstaged(BaseException):
 def _staged(call):
     from max.experimental.realization_context import EagerRealizationContext, realization_context
 
-    from checker.compiles import staged_executor
+    from checker.child.compiles import staged_executor
 
     try:
         with EagerRealizationContext(staged_executor()) as context, realization_context(context):
@@ -42,7 +42,7 @@ def call_model(model, plain: bool, *args, **kwargs):
 
 
 def failure(what: str, exc: BaseException) -> str:
-    from checker.learner_import import describe_exception, kata_files
+    from checker.child.learner_import import describe_exception, kata_files
 
     return f"{what} raised " + describe_exception(exc, kata_files(), root())
 

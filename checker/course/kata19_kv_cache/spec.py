@@ -6,7 +6,9 @@ numpy Llama's logits after the learner's own earlier tokens."""
 
 import numpy as np
 
-from checker import diagnose, fresh
+from checker import diagnose
+
+from checker.check import fresh
 from checker.models import llama, llama_data
 
 LOGITS_ATOL = 1e-3  # as the hidden tests
@@ -37,7 +39,7 @@ def calls(inputs) -> list[np.ndarray]:
 
 def run(learner, inputs):
     from checker.models.llama_kit import tiny_values
-    from checker.testkit import expect
+    from checker.child.testkit import expect
 
     from .kit import run_calls, run_generate
 

@@ -12,7 +12,7 @@ import numpy as np
 from checker import diagnose
 from checker.models import llama
 from checker.models.llama_kit import weights64
-from checker.testkit import FAILED, attempt, expect, expect_close, fixture, ids_tensor, note, run, tensor
+from checker.child.testkit import FAILED, attempt, expect, expect_close, fixture, ids_tensor, note, run, tensor
 
 from . import kit
 
@@ -75,7 +75,7 @@ def _starts(g) -> list[int]:
 
 def _run(learner):
     """Your model on the golden run's calls, one cache of yours, once per check."""
-    from checker.testkit import once
+    from checker.child.testkit import once
 
     g = _golden()
     return once("run", lambda: kit.run_calls(learner, _calls(g), _config().num_hidden_layers))
@@ -364,7 +364,7 @@ def test_cached_equals_uncached(learner):
 # ---- generate ----------------------------------------------------------------------------
 
 def _greedy(learner):
-    from checker.testkit import once
+    from checker.child.testkit import once
 
     g = _golden()
     prompt = g["greedy_prompt"][0].tolist()

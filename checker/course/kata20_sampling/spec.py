@@ -4,9 +4,9 @@ next_token_probs, and a new sampling case judged with the same DKW bound as the 
 
 import numpy as np
 
-from checker import golden
+from checker import fixture_files
 from checker.models import sampling as ref
-from checker.stats import cdf_distance
+from checker.models.stats import cdf_distance
 
 from . import kit
 
@@ -57,7 +57,7 @@ def _any(rng) -> dict:
 
 
 def draw(rng, fixtures_dir):
-    g = golden.load(fixtures_dir, GOLDEN)
+    g = fixture_files.load(fixtures_dir, GOLDEN)
     logits = _rows(rng, g)
     ids = _ids(rng, logits)
     filters = {"temperature": round(float(rng.uniform(0.4, 2.0)), 3),
@@ -97,7 +97,7 @@ def _read(inputs, name) -> dict:
 
 
 def run(learner, inputs):
-    from checker.testkit import FAILED, attempt, ids_tensor, tensor
+    from checker.child.testkit import FAILED, attempt, ids_tensor, tensor
 
     from .test_kata import learner_output
 

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from checker import diagnose
-from checker.fast import batched
-from checker.stats import cdf_distance
-from checker.testkit import FAILED, attempt, expect, fixture, ids_tensor, note, tensor
+from checker.child.staging import batched
+from checker.models.stats import cdf_distance
+from checker.child.testkit import FAILED, attempt, expect, fixture, ids_tensor, note, tensor
 
 from . import kit
 

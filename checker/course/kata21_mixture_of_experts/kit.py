@@ -59,7 +59,7 @@ def config_of(arrays: dict) -> dict:
 def build_block(learner, config: dict, weights: dict, what: str):
     """The learner's MixtralSparseMoeBlock(MixtralConfig(**config)) with `weights` loaded by name
     (None, recorded, when that fails)."""
-    from checker.testkit import build, load_named, tensor
+    from checker.child.testkit import build, load_named, tensor
 
     fields = ", ".join(f"{k}={v}" for k, v in config.items())
     block = build(f"MixtralSparseMoeBlock(MixtralConfig({fields}))",

@@ -4,7 +4,7 @@ numpy reference (proven equal to Hugging Face's block in tests/test_part3_refere
 
 import numpy as np
 
-from checker import fresh
+from checker.check import fresh
 from checker.models import moe
 
 from . import kit
@@ -38,7 +38,7 @@ def draw(rng, fixtures_dir):
 
 
 def run(learner, inputs):
-    from checker.testkit import outputs, tensor
+    from checker.child.testkit import outputs, tensor
 
     block = kit.build_block(learner, kit.config_of(inputs), inputs, "MixtralSparseMoeBlock")
     if block is None:

@@ -11,7 +11,7 @@ import numpy as np
 
 from checker import diagnose
 from checker.models import moe
-from checker.testkit import expect, expect_close, fixture, once, run, tensor
+from checker.child.testkit import expect, expect_close, fixture, once, run, tensor
 
 from . import kit
 

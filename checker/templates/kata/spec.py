@@ -6,7 +6,7 @@ check's child process (it may use MAX). judge() is the guard the learner's proce
 
 import numpy as np
 
-from checker import fresh
+from checker.check import fresh
 
 
 def draw(rng, fixtures_dir):
@@ -16,7 +16,7 @@ def draw(rng, fixtures_dir):
 
 def run(learner, inputs):
     """The learner's outputs on the inputs (None after recording what went wrong)."""
-    from checker.testkit import FAILED, attempt
+    from checker.child.testkit import FAILED, attempt
 
     out = attempt("solve(x)", lambda: learner.solve(inputs["x"]))
     return None if out is FAILED or out is None else {"out": np.asarray(out, dtype=np.float32)}

@@ -4,7 +4,7 @@ with golden data from Hugging Face (fixtures/), and name the common mistakes."""
 import numpy as np
 
 from checker import diagnose
-from checker.testkit import FAILED, attempt, expect
+from checker.child.testkit import FAILED, attempt, expect
 
 from . import spec
 

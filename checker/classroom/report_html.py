@@ -13,7 +13,7 @@ from pathlib import Path
 from checker import __version__
 from checker.errors import KataError
 from checker.progress import now_iso
-from checker.report import ATTEMPTED, MISMATCH, NOT_STARTED, PASSED, ClassReport, Learner
+from checker.classroom.report import ATTEMPTED, MISMATCH, NOT_STARTED, PASSED, ClassReport, Learner
 
 TEMPLATE = Path(__file__).resolve().parent / "templates" / "report.html"
 RANK = {PASSED: 3, MISMATCH: 2, ATTEMPTED: 1, NOT_STARTED: 0}

@@ -11,7 +11,7 @@ from rich.table import Table
 from checker import fresh_line
 from checker.curriculum import Curriculum, Kata
 from checker.progress import is_unlocked, passed_numbers
-from checker.runner import CheckResult
+from checker.check.runner import CheckResult
 
 STATUS_STYLE = {"pass": "green", "fail": "red", "error": "red", "timeout": "yellow",
                 "locked": "dim", "skip": "dim"}

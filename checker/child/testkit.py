@@ -12,8 +12,10 @@ from pathlib import Path
 import numpy as np
 from pytest_check import check
 
-from checker import diagnose, golden, plugin
-from checker.fast import batched, lazily, to_tensor
+from checker import diagnose, fixture_files as golden
+
+from checker.child import plugin
+from checker.child.staging import batched, lazily, to_tensor
 from checker.paths import fixtures_dir
 
 
@@ -54,7 +56,7 @@ def root() -> Path:
 
 def fixture(name: str):
     """A verified golden fixture (numpy arrays or JSON) from fixtures/."""
-    return golden.load(fixtures_dir(root()), name)
+    return fixture_files.load(fixtures_dir(root()), name)
 
 
 tensor = to_tensor
@@ -113,7 +115,7 @@ FAILED = object()  # what attempt() returns when the learner's code raised
 
 def attempt(what: str, call):
     """Runs learner code; its result, or FAILED after recording the exception and its line."""
-    from checker.learner_import import describe_exception, kata_files
+    from checker.child.learner_import import describe_exception, kata_files
 
     try:
         return call()
@@ -146,7 +148,7 @@ def once(key: str, make):
 
 def build(what: str, factory):
     """Constructs a learner module; None (recorded, with the learner's line) if that raised."""
-    from checker.learner_import import LearnerImportError, describe_exception, kata_files
+    from checker.child.learner_import import LearnerImportError, describe_exception, kata_files
 
     try:
         return lazily(factory)

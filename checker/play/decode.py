@@ -4,7 +4,7 @@
 `next_logits(ids) -> (vocab,) float32 numpy`, ids being the whole sequence so far:
 
   NoCache(model)         Part 2: the learner's LlamaForCausalLM re-reads the whole sequence for
-                         every token, each forward staged as one graph (checker.fast.batched)
+                         every token, each forward staged as one graph (checker.child.staging.batched)
   Cached(model, KVCache, config)   Part 3: the learner's CachedLlamaForCausalLM and KVCache;
                          only the tokens the cache has not seen go through the model
 
@@ -41,7 +41,7 @@ def with_weights(model_class, config, state: dict):
     from max.dtype import DType
     from max.experimental.tensor import default_device, default_dtype
 
-    from checker.fast import lazily, to_tensor
+    from checker.child.staging import lazily, to_tensor
 
     with default_device(CPU()), default_dtype(DType.float32):
         model = lazily(lambda: model_class(config))
@@ -58,7 +58,7 @@ class NoCache:
         self.model = model
 
     def next_logits(self, ids) -> np.ndarray:
-        from checker.fast import batched, to_tensor
+        from checker.child.staging import batched, to_tensor
 
         ids = np.asarray(ids, dtype=np.int64).reshape(1, -1)
         return np.asarray(batched(lambda: self.model(to_tensor(ids))).to_numpy())[0, -1]
@@ -158,7 +158,7 @@ class Cached:
     # --- the staged path -----------------------------------------------------------------
 
     def _staged(self, new: list[int]) -> np.ndarray:
-        from checker.fast import batched, to_tensor
+        from checker.child.staging import batched, to_tensor
 
         if self.cache is None:
             self.cache = self.cache_class()
@@ -202,7 +202,7 @@ def compile_step(model, cache_class, layers: int, kv_heads: int, head_dim: int):
 
 def _short(text: str) -> str:
     """An error's first line (MAX's can run to pages) and, if given, where in the learner's code
-    it happened (checker.learner_import.describe_exception's "  at ..." lines)."""
+    it happened (checker.child.learner_import.describe_exception's "  at ..." lines)."""
     lines = text.strip().splitlines() or ["?"]
     where = next((i for i, line in enumerate(lines) if line.startswith("  at ")), None)
     return "\n".join([lines[0][:200]] + (lines[where:] if where else []))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from checker import __version__, fresh_line
 from checker.curriculum import Kata
-from checker.runner import CheckResult
+from checker.check.runner import CheckResult
 
 EXERCISM_VERSION = 3
 # Exercism knows pass/fail/error only. A time-out means the tests could not finish (an error);

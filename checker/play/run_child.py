@@ -1,6 +1,6 @@
 """`kata run`'s child process: the learner's own GPT-2 (the whole of Part 1) writes text.
 
-Run as `python -m checker.generate PROMPT MAX_NEW_TOKENS TEMPERATURE SAMPLE SEED`, with KATA_ROOT
+Run as `python -m checker.play.run_child PROMPT MAX_NEW_TOKENS TEMPERATURE SAMPLE SEED`, with KATA_ROOT
 set, and the learner's modules to run named by the parent from curriculum.yaml:
 KATA_MODEL_MODULE (MaxGPT2LMHeadModel) and KATA_GENERATE_MODULE (generate_tokens). Any failure in
 the learner's code is one message pointing at their line, exit code 1.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 
-from checker import compiles, lifeline, sigint
+from checker.child import compiles, lifeline, sigint
 
 sigint.install()  # before MAX: eager MAX is 20-60x slower on Python 3.11 without it
 if os.environ.get("KATA_PARENT_PID"):  # a learner's endless loop must not outlive `kata run`
@@ -26,8 +26,8 @@ def main(argv: list[str]) -> int:
     import numpy as np
 
     from checker.models import gpt2_weights as weights
-    from checker.fast import batched_model, lazily
-    from checker.learner_import import describe_exception
+    from checker.child.staging import batched_model, lazily
+    from checker.child.learner_import import describe_exception
     from checker.paths import fixtures_dir, repo_root
 
     prompt, new_tokens, temperature, sample, seed = argv

@@ -23,7 +23,7 @@ def batched(call):
     """call() with all the MAX operations it stages realized together, as one graph."""
     from max.experimental.realization_context import EagerRealizationContext, realization_context
 
-    from checker.compiles import staged_executor
+    from checker.child.compiles import staged_executor
 
     try:
         with EagerRealizationContext(staged_executor()) as context, realization_context(context):

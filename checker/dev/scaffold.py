@@ -14,7 +14,7 @@ from string import Template
 
 from checker.curriculum import load_curriculum
 from checker.errors import KataError
-from checker.golden import sha256_of
+from checker.fixture_files import sha256_of
 
 TEMPLATE = Path(__file__).resolve().parent / "templates" / "kata"
 SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")

@@ -15,9 +15,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from checker.curriculum import Curriculum, Kata
-from checker.golden import sha256_of, verify_all
+from checker.fixture_files import sha256_of, verify_all
 from checker.paths import fixtures_dir
-from checker.runner import run_kata
+from checker.check.runner import run_kata
 
 
 def solution_katas(curriculum: Curriculum, dest: Path) -> Path:

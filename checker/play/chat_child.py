@@ -1,9 +1,9 @@
 """`kata chat`'s child process: the learner's own Llama (Part 2) answers, with SmolLM2's weights.
 
-Run as `python -m checker.chat GGUF MAX_TOKENS TEMPERATURE [QUESTION]`, with KATA_ROOT set and the
+Run as `python -m checker.play.chat_child GGUF MAX_TOKENS TEMPERATURE [QUESTION]`, with KATA_ROOT set and the
 learner's modules named by the parent from curriculum.yaml: KATA_MODEL_MODULE (LlamaForCausalLM),
 KATA_LOADER_MODULE (load_gguf, config_from_gguf), once their KV cache kata passes
-KATA_CACHE_MODULE (CachedLlamaForCausalLM, KVCache: checker.decode runs them as one compiled
+KATA_CACHE_MODULE (CachedLlamaForCausalLM, KVCache: checker.play.decode runs them as one compiled
 graph), and once their sampler kata passes KATA_SAMPLER_MODULE (sample_next_token), with the
 settings it gets (top_k, top_p, min_p, repetition_penalty) as JSON in KATA_SAMPLING. With a
 question it answers once; without, it is a conversation (history kept; an empty line, end of
@@ -17,7 +17,7 @@ import os
 import sys
 import time
 
-from checker import compiles, lifeline, sigint
+from checker.child import compiles, lifeline, sigint
 
 sigint.install()  # before MAX: eager MAX is 20-60x slower on Python 3.11 without it
 if os.environ.get("KATA_PARENT_PID"):  # a learner's endless loop must not outlive `kata chat`
@@ -48,7 +48,7 @@ def token_chooser(temperature: float, rng, sampler=None, settings: dict | None =
     module) with `settings`, or without one by softmax(logits / temperature)."""
     import numpy as np
 
-    from checker.fast import batched, to_tensor
+    from checker.child.staging import batched, to_tensor
 
     settings = dict(settings or {})
     penalty = settings.get("repetition_penalty")
@@ -83,7 +83,7 @@ def sampled_token(drawn, vocab: int) -> int:
 
 def reply(model, tokenizer, messages, max_tokens: int, choose) -> tuple[str, int, float]:
     """The model's answer to the conversation, streamed; (text, tokens, seconds). model: one of
-    checker.decode's (next_logits(ids) -> the next token's logits); choose: token_chooser's."""
+    checker.play.decode's (next_logits(ids) -> the next token's logits); choose: token_chooser's."""
     import numpy as np
 
     prompt = tokenizer.apply_chat_template(messages, add_generation_prompt=True)
@@ -107,7 +107,7 @@ def load_model(gguf: str, describe=None):
     how to tell the learner why their cache could not be compiled."""
     import importlib
 
-    from checker.decode import Cached, NoCache, with_weights
+    from checker.play.decode import Cached, NoCache, with_weights
 
     loader = importlib.import_module(os.environ["KATA_LOADER_MODULE"])
     cached = os.environ.get("KATA_CACHE_MODULE")
@@ -137,7 +137,7 @@ def learner_sampler():
 def main(argv: list[str]) -> int:
     import numpy as np
 
-    from checker.learner_import import describe_exception
+    from checker.child.learner_import import describe_exception
     from checker.models.llama_tokenizer import GGUFTokenizer
     from checker.paths import repo_root
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from checker import compiles, lifeline, sigint
+from checker.child import compiles, lifeline, sigint
 
 sigint.install()  # first thing: the plugin is loaded before any test module imports MAX
 if os.environ.get("KATA_PARENT_PID"):  # started by the runner: end when `kata` ends
@@ -47,12 +47,12 @@ def fresh_paths() -> tuple[Path, Path] | None:
 
 
 def record_message(message: str) -> None:
-    """Called by checker.testkit.expect for a failed check in the running test."""
+    """Called by checker.child.testkit.expect for a failed check in the running test."""
     _for_current_test(_MESSAGES, message)
 
 
 def record_note(message: str) -> None:
-    """Called by checker.testkit.note: shown under the running test, pass or fail."""
+    """Called by checker.child.testkit.note: shown under the running test, pass or fail."""
     _for_current_test(_NOTES, message)
 
 
@@ -91,7 +91,7 @@ def pytest_runtest_makereport(item, call):
 
 def _explain(exc: BaseException) -> str | None:
     """A learner-readable sentence for an exception that ended a hidden test."""
-    from checker.learner_import import LearnerImportError, describe_exception, kata_files
+    from checker.child.learner_import import LearnerImportError, describe_exception, kata_files
 
     if isinstance(exc, LearnerImportError):
         return str(exc)

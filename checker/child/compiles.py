@@ -65,7 +65,7 @@ _INTERPRETER = []  # the plain interpreter, once refused graphs are compiled (se
 
 
 def staged_executor():
-    """The executor for a whole staged call (checker.fast.batched): the plain interpreter, so that
+    """The executor for a whole staged call (checker.child.staging.batched): the plain interpreter, so that
     a refused graph fails there and the call runs again op by op, where only the refused op's own
     small graph is compiled (49 s measured) instead of the whole model's (634 s). None: MAX's
     default."""

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from checker import sandbox, watchdog
+from checker.check import sandbox, watchdog
 from checker.curriculum import Curriculum, Kata
-from checker.golden import sha256_of
+from checker.fixture_files import sha256_of
 from checker.paths import fixtures_dir
 
 TAIL_CHARS = 1500
@@ -57,7 +57,7 @@ def file_sha256(path: Path) -> str | None:
 
 def syntax_problem(path: Path, root: Path) -> str | None:
     """A SyntaxError in the learner's file, with its line and a caret; None if it compiles."""
-    from checker.learner_import import syntax_message
+    from checker.child.learner_import import syntax_message
 
     try:
         compile(path.read_bytes(), str(path), "exec")
@@ -115,7 +115,7 @@ def run_kata(curriculum: Curriculum, kata: Kata, *, learner_file: Path | None = 
         course = (root / kata.folder).parent  # the folder of all kata folders: shared test config
         command = [sys.executable, "-m", "pytest", str(hidden), str(course / FRESH_TEST),
                    "-c", str(course / "pytest.ini"), "--rootdir", str(course),
-                   "-p", "pytest_check.plugin", "-p", "checker.plugin", "-q", "--no-header", "-rN",
+                   "-p", "pytest_check.plugin", "-p", "checker.child.plugin", "-q", "--no-header", "-rN",
                    "--tb=short", "--show-capture=no"]  # the plugin keeps what a test printed
         with open(log_file, "wb") as log:
             proc = subprocess.Popen(command, cwd=box.root, env=env, stdin=subprocess.DEVNULL,
@@ -190,17 +190,17 @@ def _refuse_writes(verdict: CheckResult, box: sandbox.Sandbox) -> None:
 
 def _prepared(kata: Kata, on_event) -> dict:
     """The kata's own preparation (e.g. a model file fetched once), said as it happens."""
-    from checker import fresh
+    from checker.check import fresh
 
     return fresh.prepare(kata, lambda text: on_event("prepare", text) if on_event else None)
 
 
 def _fresh_inputs(kata: Kata, fixtures: Path, path: Path) -> dict:
-    """New inputs for this check only, saved where the child reads them (see checker/fresh.py;
+    """New inputs for this check only, saved where the child reads them (see checker/check/fresh.py;
     imported here, so that light commands never load numpy)."""
     import numpy as np
 
-    from checker import fresh
+    from checker.check import fresh
 
     inputs = fresh.make_inputs(kata, fixtures, np.random.default_rng(secrets.randbits(128)))
     fresh.save(path, inputs)
@@ -210,8 +210,8 @@ def _fresh_inputs(kata: Kata, fixtures: Path, path: Path) -> dict:
 def _judge_fresh(verdict: CheckResult, kata: Kata, inputs: dict, outputs_file: Path,
                  fixtures: Path) -> None:
     """The parent's own judgement of the outputs on fresh inputs: a pass the child reports
-    stands only if these numbers are right too (see checker/fresh.py)."""
-    from checker import fresh
+    stands only if these numbers are right too (see checker/check/fresh.py)."""
+    from checker.check import fresh
 
     outputs = fresh.load(outputs_file)
     try:

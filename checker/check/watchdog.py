@@ -3,7 +3,7 @@
 A learner's runaway loop must not take the machine with it: past a limit the child's whole
 process group is killed, and the runner says which limit in words. The time limit is the
 learner's code's: the clock stops while MAX compiles a kernel for this machine (the child tells
-us, see checker/compiles.py), and the learner is told what compiles and how long it took.
+us, see checker/child/compiles.py), and the learner is told what compiles and how long it took.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from checker import compiles
+from checker.child import compiles
 
 # At most this much compiling is taken off the clock in one check: more than the first use of the
 # whole course needs on 2 cores, and the most a learner's code could gain by faking the marker.

@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from checker import golden
+from checker import fixture_files
 from checker.curriculum import Curriculum, load_curriculum
 from checker.paths import PACKAGE_ROOT
 
@@ -77,7 +77,7 @@ def build(out_dir: Path, model_path: str | None = None, echo: Callable[[str], No
         for file, make in {**kata_builders, **maker.FAMILY_FILES}.items():
             echo(f"  {file}")
             summary = _write(out_dir / file, make(model, tok))
-            files[file] = {"sha256": golden.sha256_of(out_dir / file), "arrays": summary}
+            files[file] = {"sha256": fixture_files.sha256_of(out_dir / file), "arrays": summary}
         models[name] = {**maker.describe(model, tok, model_path), "versions": versions}
     first = next(iter(every), None)
     if old.get("model") and first not in models:  # a manifest from before families were listed

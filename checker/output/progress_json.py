@@ -10,7 +10,7 @@ from __future__ import annotations
 from checker import __version__
 from checker.curriculum import Curriculum
 from checker.progress import now_iso, passed_numbers
-from checker.render import kata_state
+from checker.output.terminal import kata_state
 
 KIND = "kata-progress"
 VERSION = 1

@@ -1,0 +1,1 @@
+"""Class reports from many learners' progress: CSV and one HTML page."""

@@ -1,0 +1,1 @@
+"""Maintainer tools: building fixtures, verifying the course, scaffolding a kata."""

@@ -1,0 +1,1 @@
+"""The learner's model at work: `kata run`, `kata chat`, `kata setup`, the compiled decoder."""
