@@ -15,6 +15,14 @@ RESTORE = (
 )
 
 
+def file_sha256(path: Path) -> str | None:
+    """A file's sha256, or None when it cannot be read (a learner's file that is gone)."""
+    try:
+        return sha256_of(path)
+    except OSError:
+        return None
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

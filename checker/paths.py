@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from checker.protocol import Env
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
@@ -11,7 +12,7 @@ PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 def repo_root() -> Path:
     """The course folder: $KATA_ROOT, else the nearest folder above the cwd with curriculum.yaml,
     else the folder this checker was installed from (editable install)."""
-    env = os.environ.get("KATA_ROOT")
+    env = os.environ.get(Env.ROOT)
     if env:
         return Path(env).resolve()
     here = Path.cwd().resolve()
@@ -28,5 +29,5 @@ def state_dir(root: Path) -> Path:
 def fixtures_dir(root: Path) -> Path:
     """The golden fixtures in use: $KATA_FIXTURES (e.g. built from real GPT-2 with
     `kata dev fixtures --model gpt2 --out DIR`), else the course's own fixtures/."""
-    env = os.environ.get("KATA_FIXTURES")
+    env = os.environ.get(Env.FIXTURES)
     return Path(env).resolve() if env else root / "fixtures"

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from checker import __version__
+from checker.curriculum import Kata
 from checker.errors import ProgressError
 
 try:  # POSIX; MAX itself runs on Linux and macOS only.
@@ -223,3 +224,16 @@ class ProgressStore:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)  # only left when the write failed part-way
+
+
+def kata_state(kata: Kata, progress: dict, passed: set[int],
+               released: list[int] | None = None) -> str:
+    """passed, ready, in progress, locked or coming soon: what `kata list` shows for a kata."""
+    if not kata.available:
+        return "coming soon"
+    if kata.number in passed:
+        return "passed"
+    if not is_unlocked(kata.number, passed, released):
+        return "locked"
+    record = progress["katas"].get(str(kata.number))
+    return "in progress" if record and record.get("attempts") else "ready"

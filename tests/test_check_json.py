@@ -18,7 +18,7 @@ from checker.curriculum import load_curriculum
 from checker.errors import EXIT_FAIL, EXIT_PASS, EXIT_SETUP
 from checker.output.junit import to_xml
 from checker.output.results_json import all_results, kata_result
-from checker.check.runner import CheckResult
+from checker.check.verdict import CheckResult
 from conftest import (AVAILABLE, RELEASED, REPO, assert_no_traceback, kata_env, place_solution, run_kata_cli,
                       solution_path)
 
@@ -228,13 +228,11 @@ def test_fresh_line_is_the_parents_judgement(course, tmp_path):
     ("not judged", "fail", "fail"),  # the learner's code failed on the fresh inputs themselves
 ])
 def test_fresh_line_for_each_judgement(judgement, child, shown):
-    from checker.fresh_line import NAME, NOT_JUDGED, shown_tests
+    from checker.check.verdict import CHILD_TEST, FRESH_LINE, NOT_JUDGED, FreshJudgement, shown_tests
 
-    result = CheckResult(3, "layer-norm", "fail", tests=[
-        {"name": "test_parameters", "status": "fail", "message": "wrong"},
-        {"name": "test_fresh_inputs", "status": child, "message": "why" if child == "fail" else None}])
-    result.fresh_judgement = judgement
-    line = shown_tests(result)[-1]
-    assert line["name"] == NAME and line["status"] == shown
+    tests = [{"name": "test_parameters", "status": "fail", "message": "wrong"},
+             {"name": CHILD_TEST, "status": child, "message": "why" if child == "fail" else None}]
+    line = shown_tests(tests, FreshJudgement(judgement))[-1]
+    assert line["name"] == FRESH_LINE and line["status"] == shown
     assert (line["message"] == NOT_JUDGED) == (shown == "skip")
-    assert result.tests[-1]["name"] == "test_fresh_inputs"  # the result itself is unchanged
+    assert tests[-1]["name"] == CHILD_TEST  # the child's report itself is unchanged

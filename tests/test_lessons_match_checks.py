@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from checker.curriculum import load_curriculum
-from checker.fresh_line import NAME as FRESH_LINE
+from checker.check.verdict import FRESH_LINE
 from checker.output import terminal
 
 ROOT = Path(__file__).resolve().parents[1]

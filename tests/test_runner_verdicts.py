@@ -6,7 +6,8 @@ import time
 
 
 from checker.curriculum import load_curriculum
-from checker.check.runner import file_sha256, run_kata
+from checker.check.runner import run_kata
+from checker.fixture_files import file_sha256
 from conftest import messages_of, place_learner, place_solution
 
 
@@ -34,6 +35,7 @@ def test_solution_passes(course):
     assert result.passed and result.kata == 1 and result.slug == "config"
     assert len(result.tests) == 5 and all(t["status"] == "pass" for t in result.tests)
     assert result.tests[-1]["name"] == "test_fresh_inputs"
+    assert result.shown_tests[-1]["name"] == "test_on_inputs_made_up_for_this_check"
     assert result.sha256 == file_sha256(course / "katas" / "step_01.py")
     assert result.duration_s > 0
 

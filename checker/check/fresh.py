@@ -66,17 +66,3 @@ def dtype_problem(name: str, got: np.ndarray, want, model: str = "GPT-2") -> str
     if got.dtype != want:
         return f"{name} is {got.dtype}; {model} here computes in {np.dtype(want)}."
     return None
-
-
-def save(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    with open(path, "wb") as out:
-        np.savez(out, **arrays)
-
-
-def load(path: Path) -> dict[str, np.ndarray] | None:
-    """The arrays in `path`, or None when it is missing or not a plain npz of arrays."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return {key: data[key] for key in data.files}
-    except (OSError, ValueError, EOFError):
-        return None

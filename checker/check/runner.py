@@ -5,11 +5,11 @@ against a fresh random token: a crash, os._exit(0), sys.exit(0) or a kill leaves
 and is an "error", never a pass. The child works on a private copy of the course (sandbox.py),
 under the watchdog's limits (watchdog.py), and a pass it reports stands only if the parent's own
 judgement of the learner's outputs on fresh inputs agrees (fresh.py).
+The verdict is built once, at the end (verdict.py).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import subprocess
@@ -20,56 +20,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from checker import protocol
 from checker.check import sandbox, watchdog
+from checker.check.verdict import CHILD_TEST, CheckResult, FreshJudgement, Status
 from checker.curriculum import Curriculum, Kata
-from checker.fixture_files import sha256_of
+from checker.fixture_files import file_sha256
 from checker.paths import fixtures_dir
+from checker.protocol import Env
+from checker.syntax import syntax_problem
 
 TAIL_CHARS = 1500
 FRESH_TEST = "check_fresh_inputs.py"
 
 
 @dataclass
-class CheckResult:
-    kata: int
-    slug: str
-    status: str  # pass | fail | error | timeout | locked
-    message: str | None = None
+class _ChildReport:
+    """What the child's result file says, before the parent's own judgement."""
+    status: Status
+    message: str | None
     tests: list[dict] = field(default_factory=list)
-    duration_s: float = 0.0
-    sha256: str | None = None
-    blame: str | None = None  # an earlier kata this one runs that fails now: fix that first
-    compile_s: float = 0.0  # MAX compiling kernels for this machine: not counted in the limit
-    fresh_judgement: str = "not judged"  # the parent's, on fresh inputs: agreed | disagreed
-
-    @property
-    def passed(self) -> bool:
-        return self.status == "pass"
-
-
-def file_sha256(path: Path) -> str | None:
-    """The learner file's sha256, or None when it cannot be read."""
-    try:
-        return sha256_of(path)
-    except OSError:
-        return None
-
-
-def syntax_problem(path: Path, root: Path) -> str | None:
-    """A SyntaxError in the learner's file, with its line and a caret; None if it compiles."""
-    from checker.child.learner_import import syntax_message
-
-    try:
-        compile(path.read_bytes(), str(path), "exec")
-    except SyntaxError as exc:
-        try:
-            shown = str(path.relative_to(root))
-        except ValueError:
-            shown = str(path)
-        return syntax_message(exc, shown)
-    except (OSError, ValueError):
-        return None  # unreadable or NUL bytes: the child reports it with the full story
-    return None
 
 
 def _tail(path: Path) -> str:
@@ -86,20 +55,25 @@ def _tail(path: Path) -> str:
 def run_kata(curriculum: Curriculum, kata: Kata, *, learner_file: Path | None = None,
              deps_dir: Path | None = None, on_event: Callable[[str, str], None] | None = None,
              time_limit_s: float | None = None) -> CheckResult:
-    """Checks `learner_file` (default: the learner's own file for this kata)."""
+    """Checks `learner_file` (default: the learner's own file for this kata). The mechanics of
+    one check only: the lock, fixtures, blame and progress are the check service's (service.py)."""
     root = curriculum.root
     learner_file = (learner_file or root / kata.file).resolve()
     deps_dir = (deps_dir or (root / kata.file).parent).resolve()
     limit = time_limit_s or kata.time_limit_s
     sha = file_sha256(learner_file)
     started = time.monotonic()
+
+    def verdict(status: Status, message: str | None, **fields) -> CheckResult:
+        return CheckResult(kata.number, kata.slug, status, message, sha256=sha,
+                           duration_s=round(time.monotonic() - started, 2), **fields)
+
     if sha is None:
-        return CheckResult(kata.number, kata.slug, "error",
-                           f"{kata.file} is missing. Restore it with `git checkout -- {kata.file}`.")
+        return verdict(Status.ERROR, f"{kata.file} is missing. Restore it with "
+                                     f"`git checkout -- {kata.file}`.")
     syntax = syntax_problem(learner_file, root)
     if syntax:  # said at once, before MAX or pytest start
-        return CheckResult(kata.number, kata.slug, "error", syntax, sha256=sha,
-                           duration_s=round(time.monotonic() - started, 2))
+        return verdict(Status.ERROR, syntax)
     with tempfile.TemporaryDirectory(prefix="kata-check-") as tmp:
         tmp = Path(tmp)
         token = secrets.token_hex(16)
@@ -115,8 +89,8 @@ def run_kata(curriculum: Curriculum, kata: Kata, *, learner_file: Path | None = 
         course = (root / kata.folder).parent  # the folder of all kata folders: shared test config
         command = [sys.executable, "-m", "pytest", str(hidden), str(course / FRESH_TEST),
                    "-c", str(course / "pytest.ini"), "--rootdir", str(course),
-                   "-p", "pytest_check.plugin", "-p", "checker.child.plugin", "-q", "--no-header", "-rN",
-                   "--tb=short", "--show-capture=no"]  # the plugin keeps what a test printed
+                   "-p", "pytest_check.plugin", "-p", "checker.child.plugin", "-q", "--no-header",
+                   "-rN", "--tb=short", "--show-capture=no"]  # the plugin keeps what a test printed
         with open(log_file, "wb") as log:
             proc = subprocess.Popen(command, cwd=box.root, env=env, stdin=subprocess.DEVNULL,
                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -125,21 +99,24 @@ def run_kata(curriculum: Curriculum, kata: Kata, *, learner_file: Path | None = 
         except BaseException:
             watchdog.kill_group(proc)  # Ctrl-C in the checker: leave nothing running behind
             raise
-        duration = round(time.monotonic() - started, 2)
         if watched.stopped:
-            return CheckResult(kata.number, kata.slug,
-                               "timeout" if watched.stopped == "timeout" else "error",
-                               _stopped_message(watched, limit), duration_s=duration, sha256=sha,
-                               compile_s=watched.compile_s)
-        verdict = _read_verdict(result_file, token, proc.returncode, log_file)
-        verdict.compile_s = watched.compile_s
-        if verdict.passed:
-            _judge_fresh(verdict, kata, inputs, fresh_out, fixtures)
-            verdict.fresh_judgement = "agreed" if verdict.passed else "disagreed"
-        _refuse_writes(verdict, box)
-        verdict.kata, verdict.slug = kata.number, kata.slug
-        verdict.duration_s, verdict.sha256 = duration, sha
-        return verdict
+            return verdict(Status.TIMEOUT if watched.stopped == "timeout" else Status.ERROR,
+                           _stopped_message(watched, limit), compile_s=watched.compile_s)
+        child = _read_child_report(result_file, token, proc.returncode, log_file)
+        judgement = FreshJudgement.NOT_JUDGED
+        if child.status == Status.PASS:
+            problem = _judge_fresh(kata, inputs, fresh_out, fixtures)
+            judgement = FreshJudgement.DISAGREED if problem else FreshJudgement.AGREED
+            if problem:
+                child = _failed_on_fresh_inputs(child, problem)
+        status, message = child.status, box.unbox(child.message)
+        tests = [dict(test, message=box.unbox(test.get("message")),
+                      output=box.unbox(test.get("output"))) for test in child.tests]
+        written = box.writes()
+        if written:
+            status, message = Status.ERROR, _wrote_message(written)
+        return verdict(status, message, tests=tests,
+                       compile_s=watched.compile_s, fresh_judgement=judgement)
 
 
 def _stopped_message(watched: watchdog.Outcome, limit: float) -> str:
@@ -153,37 +130,22 @@ def _stopped_message(watched: watchdog.Outcome, limit: float) -> str:
 
 def _child_env(root: Path, kata: Kata, box: sandbox.Sandbox, tmp: Path, token: str,
                result_file: Path, fresh_in: Path, fresh_out: Path) -> dict:
-    """The child's environment: where its copy of the course, its result and the fresh inputs are."""
-    env = dict(os.environ)
-    env.update({
-        "KATA_ROOT": str(box.root), "KATA_FIXTURES": str(box.box_fixtures),
-        "KATA_FILE": str(box.learner_file), "KATA_MODULE": kata.module,
-        "KATA_PACKAGE": kata.package,
-        "KATA_DEPS_DIR": str(box.deps_dir), "KATA_RESULT_FILE": str(result_file),
-        "KATA_TOKEN": token, "KATA_STATUS_DIR": str(tmp),
-        "KATA_FRESH_IN": str(fresh_in), "KATA_FRESH_OUT": str(fresh_out),
-        "KATA_USES_MAX": "1" if kata.uses_max else "0", "KATA_PARENT_PID": str(os.getpid()),
-        "PYTHONPATH": os.pathsep.join([str(root), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-        "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+    """The child's environment: where its copy of the course, its result and the fresh inputs are
+    (the course itself stays on PYTHONPATH: the checker package is imported from there)."""
+    env = protocol.child_env(root, **{
+        Env.FIXTURES: str(box.box_fixtures), Env.FILE: str(box.learner_file),
+        Env.MODULE: kata.module, Env.PACKAGE: kata.package, Env.DEPS_DIR: str(box.deps_dir),
+        Env.RESULT_FILE: str(result_file), Env.TOKEN: token, Env.STATUS_DIR: str(tmp),
+        Env.FRESH_IN: str(fresh_in), Env.FRESH_OUT: str(fresh_out),
+        Env.USES_MAX: "1" if kata.uses_max else "0",
+        "PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
     })
-    # MAX's default "composite" executor also compiles every new graph shape in background
-    # processes, which a short check never reuses; on 2 cores that competes with the check
-    # itself. Interpreting the (pre-compiled) ops alone measured 3x faster here.
-    env.setdefault("MAX_EAGER_EXECUTOR", "interpreter")
+    env[Env.ROOT] = str(box.root)  # the child works in its private copy
     return env
 
 
-def _refuse_writes(verdict: CheckResult, box: sandbox.Sandbox) -> None:
-    """Learner paths as the learner knows them; and no pass for code that wrote where it must not."""
-    verdict.message = box.unbox(verdict.message)
-    for test in verdict.tests:
-        test["message"], test["output"] = box.unbox(test.get("message")), box.unbox(test.get("output"))
-    written = box.writes()
-    if written:
-        verdict.status = "error"
-        verdict.message = (
-            f"Your code wrote to {', '.join(written)} during the check. The check ran on a private "
+def _wrote_message(written: list[str]) -> str:
+    return (f"Your code wrote to {', '.join(written)} during the check. The check ran on a private "
             "copy, so the course's fixtures and your progress are safe, but a check whose code "
             "writes into fixtures/ or .kata/ does not count. Remove that write.")
 
@@ -196,69 +158,58 @@ def _prepared(kata: Kata, on_event) -> dict:
 
 
 def _fresh_inputs(kata: Kata, fixtures: Path, path: Path) -> dict:
-    """New inputs for this check only, saved where the child reads them (see checker/check/fresh.py;
+    """New inputs for this check only, saved where the child reads them (see fresh.py;
     imported here, so that light commands never load numpy)."""
     import numpy as np
 
     from checker.check import fresh
 
     inputs = fresh.make_inputs(kata, fixtures, np.random.default_rng(secrets.randbits(128)))
-    fresh.save(path, inputs)
+    protocol.save_arrays(path, inputs)
     return inputs
 
 
-def _judge_fresh(verdict: CheckResult, kata: Kata, inputs: dict, outputs_file: Path,
-                 fixtures: Path) -> None:
-    """The parent's own judgement of the outputs on fresh inputs: a pass the child reports
-    stands only if these numbers are right too (see checker/check/fresh.py)."""
+def _judge_fresh(kata: Kata, inputs: dict, outputs_file: Path, fixtures: Path) -> str | None:
+    """The parent's own judgement of the outputs on fresh inputs (see fresh.py): None when they
+    are right, else what is wrong. A pass the child reports stands only if these agree."""
     from checker.check import fresh
 
-    outputs = fresh.load(outputs_file)
+    outputs = protocol.load_arrays(outputs_file)
     try:
-        problem = ("the outputs on the fresh inputs never came back" if outputs is None
-                   else fresh.judge(kata, inputs, outputs, fixtures))
+        return ("the outputs on the fresh inputs never came back" if outputs is None
+                else fresh.judge(kata, inputs, outputs, fixtures))
     except Exception as exc:  # noqa: BLE001 - outputs the learner's process wrote can be anything
-        problem = f"the outputs on the fresh inputs could not be read ({type(exc).__name__})"
-    if problem is None:
-        return
+        return f"the outputs on the fresh inputs could not be read ({type(exc).__name__})"
+
+
+def _failed_on_fresh_inputs(child: _ChildReport, problem: str) -> _ChildReport:
     message = ("Your code passed the examples but not inputs made up for this check: "
                f"{problem}. A pass must come from computing the answer, for any input.")
-    verdict.status, verdict.message = "fail", message
-    for test in verdict.tests:
-        if test["name"] == "test_fresh_inputs":
-            test.update(status="fail", message=message)
-            break
-    else:
-        verdict.tests.append({"name": "test_fresh_inputs", "status": "fail", "message": message,
-                              "output": None, "notes": [], "duration_s": 0})
+    tests = [dict(test, status="fail", message=message) if test["name"] == CHILD_TEST else test
+             for test in child.tests]
+    if not any(test["name"] == CHILD_TEST for test in tests):
+        tests.append({"name": CHILD_TEST, "status": "fail", "message": message, "output": None,
+                      "notes": [], "duration_s": 0})
+    return _ChildReport(Status.FAIL, message, tests)
 
 
-def _read_verdict(result_file: Path, token: str, returncode: int, log_file: Path) -> CheckResult:
-    error = CheckResult(0, "", "error")
-    try:
-        data = json.loads(result_file.read_text(encoding="utf-8"))
-        valid = isinstance(data, dict) and data.get("token") == token and isinstance(data.get("tests"), list)
-    except (OSError, ValueError):
-        valid = False
-    if not valid:
+def _read_child_report(result_file: Path, token: str, returncode: int,
+                       log_file: Path) -> _ChildReport:
+    data = protocol.read_result(result_file, token)
+    if data is None:
         tail = _tail(log_file)
-        error.message = (
+        return _ChildReport(Status.ERROR, (
             f"The check stopped before it could report a result (exit code {returncode}). "
             "Did your code call sys.exit() or os._exit(), kill its own process, or crash Python?"
-            + (f"\nLast output:\n{tail}" if tail else "")
-        )
-        return error
+            + (f"\nLast output:\n{tail}" if tail else "")))
     tests = data["tests"]
     errors = [t for t in tests if t.get("status") == "error"]
     if errors or not tests:
-        error.tests = tests
-        error.message = errors[0]["message"] if errors else "No hidden test ran; the check itself is broken."
-        return error
+        return _ChildReport(Status.ERROR, errors[0]["message"] if errors else
+                            "No hidden test ran; the check itself is broken.", tests)
     failed = [t for t in tests if t.get("status") != "pass"]
     complete = len(tests) == data.get("collected") and data.get("exitstatus") == 0 and returncode == 0
-    status = "pass" if not failed and complete else "fail"
-    message = None
-    if status == "fail":
-        message = (f"{len(failed)} of {len(tests)} checks failed." if failed else
-                   f"The hidden tests did not all finish (exit code {returncode}).")
-    return CheckResult(0, "", status, message, tests)
+    if not failed and complete:
+        return _ChildReport(Status.PASS, None, tests)
+    return _ChildReport(Status.FAIL, f"{len(failed)} of {len(tests)} checks failed." if failed else
+                        f"The hidden tests did not all finish (exit code {returncode}).", tests)

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from checker.child import compiles
+from checker.protocol import CompileMarkers, Env
 
 # At most this much compiling is taken off the clock in one check: more than the first use of the
 # whole course needs on 2 cores, and the most a learner's code could gain by faking the marker.
@@ -49,7 +49,7 @@ def kill_group(proc: subprocess.Popen) -> None:
 def memory_limit_mb() -> int:
     """The child's memory limit: KATA_MEMORY_LIMIT_MB, for a bigger model or a smaller laptop."""
     try:
-        return max(256, int(os.environ.get("KATA_MEMORY_LIMIT_MB", MEMORY_LIMIT_MB)))
+        return max(256, int(os.environ.get(Env.MEMORY_LIMIT_MB, MEMORY_LIMIT_MB)))
     except ValueError:
         return MEMORY_LIMIT_MB
 
@@ -68,44 +68,30 @@ class CompileClock:
     """What the child's compile marker says, tick by tick: time paused, and what to tell."""
 
     def __init__(self, folder: Path, on_event):
-        self.folder, self.on_event = folder, on_event
+        self.markers, self.on_event = CompileMarkers(folder), on_event
         self.paused = 0.0
         self.name: str | None = None  # compiling now (as last seen)
         self.since = self.last = 0.0
         self.announced = False
-        self.read_upto = 0
         self.told_setup = False
 
     def tick(self, now: float) -> None:
         if self.name is not None:
             self.paused = min(COMPILE_ALLOWANCE_S, self.paused + now - self.last)
         self.last = now
-        name = _read(self.folder / compiles.COMPILING)
+        name = self.markers.compiling_now()
         if name != self.name:
             self.name, self.since, self.announced = name, now, False
         if name and not self.announced and now - self.since >= ANNOUNCE_AFTER_S:
             self.announced = True
-            when = "" if name == compiles.REFUSED else " for this machine (the first use only; "
+            when = "" if name == CompileMarkers.REFUSED else " for this machine (the first use only; "
             self._say("compiling", f"MAX is compiling {name}{when or ' ('}this time does not "
                                    "count against the check's limit) ...")
         self._read_compiled()
 
     def _read_compiled(self) -> None:
-        try:
-            with open(self.folder / compiles.COMPILED, "rb") as handle:
-                handle.seek(self.read_upto)
-                chunk = handle.read(1 << 16)
-        except OSError:
-            return
-        end = chunk.rfind(b"\n") + 1
-        self.read_upto += end
-        for line in chunk[:end].decode("utf-8", "replace").splitlines():
-            name, _, seconds = line.partition("\t")
-            try:
-                seconds = float(seconds)
-            except ValueError:
-                continue
-            if seconds >= NOTICE_S and name == compiles.REFUSED:
+        for name, seconds in self.markers.new_compiles():
+            if seconds >= NOTICE_S and name == CompileMarkers.REFUSED:
                 self._say("compiled", f"MAX compiled {name} in {seconds:.0f} s. Such a graph is "
                                       "compiled anew in every check: your lesson shows a spelling "
                                       "that runs without it.")
@@ -138,13 +124,6 @@ def wait(proc, deadline, status_dir: Path, log_file: Path, on_event) -> Outcome:
     clock.tick(time.monotonic())
     kill_group(proc)  # whatever the learner's code left running in the background
     return Outcome(None, round(clock.paused, 1))
-
-
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace").strip() or None
-    except OSError:
-        return None
 
 
 def _resident_bytes(pid: int) -> int:

@@ -17,10 +17,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-# Where a check's child says it to the parent's watchdog (in the check's private status folder):
-# COMPILING holds the family being compiled now; COMPILED gets "family<TAB>seconds" per compile.
-COMPILING = "compiling"
-COMPILED = "compiled"
+from checker.protocol import CompileMarkers
 
 
 def silence() -> None:
@@ -60,7 +57,7 @@ def install(started: Callable[[str], None], ended: Callable[[str, float], None])
     return True
 
 
-REFUSED = "a graph MAX's eager interpreter cannot run (F.repeat_interleave, for one)"
+REFUSED = CompileMarkers.REFUSED
 _INTERPRETER = []  # the plain interpreter, once refused graphs are compiled (see staged_executor)
 
 
@@ -119,18 +116,9 @@ def _compile_refused_graphs(started, ended) -> None:
 
 
 def report_to(folder: Path) -> tuple[Callable[[str], None], Callable[[str, float], None]]:
-    """started/ended callbacks that tell the parent through files in `folder`."""
-    def started(name: str) -> None:
-        tmp = folder / (COMPILING + ".tmp")
-        tmp.write_text(name, encoding="utf-8")
-        tmp.replace(folder / COMPILING)
-
-    def ended(name: str, seconds: float) -> None:
-        with open(folder / COMPILED, "a", encoding="utf-8") as log:
-            log.write(f"{name}\t{seconds:.2f}\n")
-        (folder / COMPILING).unlink(missing_ok=True)
-
-    return started, ended
+    """started/ended callbacks that tell the parent's watchdog through the check's status folder."""
+    markers = CompileMarkers(folder)
+    return markers.started, markers.ended
 
 
 def say_compiled(name: str, seconds: float) -> None:

@@ -14,6 +14,8 @@ import sys
 import traceback
 from pathlib import Path
 from types import ModuleType
+from checker.protocol import Env
+from checker.syntax import syntax_message
 
 
 class LearnerImportError(Exception):
@@ -21,7 +23,7 @@ class LearnerImportError(Exception):
 
 
 def configure_packages() -> None:
-    deps = os.environ.get("KATA_DEPS_DIR")
+    deps = os.environ.get(Env.DEPS_DIR)
     if not deps:
         return
     import katas
@@ -52,20 +54,11 @@ def describe_exception(exc: BaseException, files: set[str], root: Path | None = 
     return f"{text}\n  at {shown}, line {frame.lineno}, in {frame.name}{code}"
 
 
-def syntax_message(exc: SyntaxError, shown: str) -> str:
-    caret = ""
-    if exc.text:
-        line = exc.text.rstrip("\n")
-        offset = max((exc.offset or 1) - 1, 0)
-        caret = f"\n    {line}\n    {' ' * offset}^"
-    return f"SyntaxError in {shown}, line {exc.lineno}: {exc.msg}{caret}"
-
-
 def import_learner(root: Path) -> ModuleType:
     """The module under test. Raises LearnerImportError with a learner-readable message."""
     configure_packages()
-    name = os.environ["KATA_MODULE"]
-    path = Path(os.environ["KATA_FILE"]).resolve()
+    name = os.environ[Env.MODULE]
+    path = Path(os.environ[Env.FILE]).resolve()
     if name in sys.modules:
         return sys.modules[name]
     try:
@@ -98,8 +91,8 @@ def import_learner(root: Path) -> ModuleType:
 
 def kata_files() -> set[str]:
     """Every file of the katas package in use, so tracebacks can point into earlier katas too."""
-    folders = [Path(os.environ["KATA_DEPS_DIR"])] if os.environ.get("KATA_DEPS_DIR") else []
+    folders = [Path(os.environ[Env.DEPS_DIR])] if os.environ.get(Env.DEPS_DIR) else []
     files = {str(p.resolve()) for folder in folders for p in folder.glob("*.py")}
-    if os.environ.get("KATA_FILE"):
-        files.add(str(Path(os.environ["KATA_FILE"]).resolve()))
+    if os.environ.get(Env.FILE):
+        files.add(str(Path(os.environ[Env.FILE]).resolve()))
     return files

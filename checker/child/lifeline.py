@@ -16,8 +16,17 @@ import signal
 import threading
 import time
 
+from checker.protocol import Env, take
+
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 POLL_S = 0.5
+
+
+def tie_to_parent() -> None:
+    """Ties this process to the `kata` process that started it, when one did (Env.PARENT_PID)."""
+    parent = take(Env.PARENT_PID)
+    if parent:
+        tie_to(int(parent))
 
 
 def tie_to(parent: int) -> None:

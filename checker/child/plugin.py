@@ -8,25 +8,22 @@ No result file (a crash, os._exit, a kill) means "error" to the parent, never "p
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from checker.child import compiles, lifeline, sigint
+from checker.protocol import Env, take, write_result
 
 sigint.install()  # first thing: the plugin is loaded before any test module imports MAX
-if os.environ.get("KATA_PARENT_PID"):  # started by the runner: end when `kata` ends
-    lifeline.tie_to(int(os.environ.pop("KATA_PARENT_PID")))
+lifeline.tie_to_parent()  # started by the runner: end when `kata` ends
 
 # Taken out of the environment before learner code runs, so it cannot simply read them there.
-_RESULT_FILE = os.environ.pop("KATA_RESULT_FILE", None)
-_TOKEN = os.environ.pop("KATA_TOKEN", None)
-_FRESH_IN = os.environ.pop("KATA_FRESH_IN", None)
-_FRESH_OUT = os.environ.pop("KATA_FRESH_OUT", None)
+_RESULT_FILE = take(Env.RESULT_FILE)
+_TOKEN = take(Env.TOKEN)
+_FRESH_IN = take(Env.FRESH_IN)
+_FRESH_OUT = take(Env.FRESH_OUT)
 _RESULTS: list[dict] = []
 _MESSAGES: dict[str, list[str]] = {}
 _NOTES: dict[str, list[str]] = {}
@@ -57,14 +54,14 @@ def record_note(message: str) -> None:
 
 
 def _use_cpu_float32() -> None:
-    if os.environ.get("KATA_USES_MAX") != "1":
+    if os.environ.get(Env.USES_MAX) != "1":
         return
-    status_dir = os.environ.get("KATA_STATUS_DIR")
+    status_dir = os.environ.get(Env.STATUS_DIR)
     if status_dir:  # the watchdog stops the check's clock while MAX compiles
         compiles.install(*compiles.report_to(Path(status_dir)))
     else:
         compiles.silence()
-    if os.environ.get("KATA_DEVICE", "cpu") == "cpu":
+    if os.environ.get(Env.DEVICE, "cpu") == "cpu":
         from max.driver import CPU
         from max.dtype import DType
         from max.experimental.tensor import default_device, default_dtype
@@ -99,7 +96,7 @@ def _explain(exc: BaseException) -> str | None:
         return str(exc.msg)
     if isinstance(exc, (AssertionError, pytest.skip.Exception)):
         return None
-    root = Path(os.environ.get("KATA_ROOT", ".")).resolve()
+    root = Path(os.environ.get(Env.ROOT, ".")).resolve()
     return "Your code raised " + describe_exception(exc, kata_files(), root)
 
 
@@ -158,15 +155,4 @@ def pytest_sessionfinish(session, exitstatus):
     path = _RESULT_FILE
     if not path:
         return
-    payload = {
-        "token": _TOKEN,
-        "collected": session.testscollected,
-        "exitstatus": int(exitstatus),
-        "tests": _RESULTS,
-        "finished_at": time.time(),
-    }
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as out:
-        json.dump(payload, out)
-    os.replace(tmp, path)
-    sys.stdout.flush()
+    write_result(path, _TOKEN, session.testscollected, int(exitstatus), _RESULTS)

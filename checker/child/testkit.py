@@ -12,11 +12,12 @@ from pathlib import Path
 import numpy as np
 from pytest_check import check
 
-from checker import diagnose, fixture_files as golden
+from checker import diagnose, fixture_files
 
 from checker.child import plugin
 from checker.child.staging import batched, lazily, to_tensor
 from checker.paths import fixtures_dir
+from checker.protocol import Env
 
 
 _SAID: list[str] = []  # every failure expect() recorded in this check, in order
@@ -51,7 +52,7 @@ def expect_close(what: str, actual, expected, atol: float = diagnose.ATOL,
 
 
 def root() -> Path:
-    return Path(os.environ.get("KATA_ROOT", ".")).resolve()
+    return Path(os.environ.get(Env.ROOT, ".")).resolve()
 
 
 def fixture(name: str):

@@ -20,7 +20,7 @@ from checker.curriculum import Curriculum
 from checker.errors import KataError
 from checker.progress import newer_format
 from checker.progress import validate as validate_progress
-from checker.check.runner import file_sha256
+from checker.fixture_files import file_sha256
 
 MAX_FILE_BYTES = 5 << 20  # a real progress file is a few kB; anything huge is not one
 MAX_DEPTH = 3  # class folder / group / learner: enough for a bootcamp, no endless walks

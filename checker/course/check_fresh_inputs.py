@@ -8,9 +8,8 @@ spec.run); a learner error is reported here, like in any hidden test.
 import importlib
 import os
 
-from checker.check import fresh
-
 from checker.child import plugin
+from checker.protocol import Env, load_arrays, save_arrays
 
 
 def test_fresh_inputs(learner):
@@ -18,9 +17,9 @@ def test_fresh_inputs(learner):
     paths = plugin.fresh_paths()
     if paths is None:
         return  # run by hand, outside a check: nothing to save
-    inputs = fresh.load(paths[0])
+    inputs = load_arrays(paths[0])
     assert inputs is not None, "the check's fresh inputs are missing"
-    spec = importlib.import_module(os.environ["KATA_PACKAGE"] + ".spec")
+    spec = importlib.import_module(os.environ[Env.PACKAGE] + ".spec")
     outputs = spec.run(learner, inputs)
     if outputs is not None:
-        fresh.save(paths[1], outputs)
+        save_arrays(paths[1], outputs)

@@ -17,7 +17,7 @@ from rich.markup import escape
 from checker.curriculum import Curriculum, Kata
 from checker.fixture_files import sha256_of, verify_all
 from checker.paths import fixtures_dir
-from checker.check.runner import run_kata
+from checker.check.service import check_kata
 
 
 def solution_katas(curriculum: Curriculum, dest: Path) -> Path:
@@ -43,13 +43,14 @@ def verify_kata(curriculum: Curriculum, kata: Kata, solutions: Path | None = Non
     if kata.skeleton_sha256 and skeleton_sha != kata.skeleton_sha256:
         problems.append(f"{kata.file} is not the skeleton curriculum.yaml records; if you changed "
                         f"it on purpose, set skeleton_sha256: {skeleton_sha}")
-    skeleton = run_kata(curriculum, kata, learner_file=root / kata.file, deps_dir=solutions)
+    skeleton = check_kata(curriculum, None, kata, learner_file=root / kata.file, deps_dir=solutions)
     if skeleton.status != "fail":
         problems.append(f"the skeleton {kata.file} should fail its hidden tests cleanly, but the "
                         f"check said {skeleton.status}: {skeleton.message}")
     elif not all(t.get("message") for t in skeleton.tests if t["status"] == "fail"):
         problems.append(f"the skeleton {kata.file} fails without saying why in some test")
-    solution = run_kata(curriculum, kata, learner_file=root / kata.solution, deps_dir=solutions)
+    solution = check_kata(curriculum, None, kata, learner_file=root / kata.solution,
+                          deps_dir=solutions)
     if solution.status != "pass":
         failing = "; ".join(f"{t['name']}: {t.get('message')}" for t in solution.tests
                             if t["status"] != "pass") or solution.message

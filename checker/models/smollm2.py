@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Callable
 
 from checker.errors import EXIT_SETUP, KataError
+from checker.protocol import Env
 
 
 class ModelUnavailable(KataError):
@@ -69,7 +70,7 @@ def pip_command() -> list[str]:
 
 def cache_dir() -> Path:
     """$KATA_MODEL_CACHE, else ~/.cache/kata/models: per user, shared by all their courses."""
-    env = os.environ.get("KATA_MODEL_CACHE")
+    env = os.environ.get(Env.MODEL_CACHE)
     return Path(env).expanduser() if env else Path.home() / ".cache" / "kata" / "models"
 
 

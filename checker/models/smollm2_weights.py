@@ -11,6 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
+# SmolLM2-135M-Instruct's architecture (its config.json; the GGUF file's header says the same).
+SMOLLM2_135M = dict(vocab_size=49152, hidden_size=576, intermediate_size=1536,
+                    num_hidden_layers=30, num_attention_heads=9, num_key_value_heads=3,
+                    rms_norm_eps=1e-5, rope_theta=100000.0, max_position_embeddings=8192,
+                    tie_word_embeddings=True)
+
 GLOBAL = {"token_embd.weight": "model.embed_tokens.weight", "output_norm.weight": "model.norm.weight",
           "output.weight": "lm_head.weight"}
 LAYER = {"attn_norm": "input_layernorm", "attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj",

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from checker import __version__
 from checker.curriculum import Curriculum
-from checker.progress import now_iso, passed_numbers
-from checker.output.terminal import kata_state
+from checker.progress import kata_state, now_iso, passed_numbers
 
 KIND = "kata-progress"
 VERSION = 1

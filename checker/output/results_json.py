@@ -8,9 +8,9 @@ is schemas/check-result.schema.json.
 
 from __future__ import annotations
 
-from checker import __version__, fresh_line
+from checker import __version__
 from checker.curriculum import Kata
-from checker.check.runner import CheckResult
+from checker.check.verdict import CheckResult
 
 EXERCISM_VERSION = 3
 # Exercism knows pass/fail/error only. A time-out means the tests could not finish (an error);
@@ -39,7 +39,7 @@ def kata_result(result: CheckResult, kata: Kata, points: float = 1) -> dict:
     points = int(points) if float(points).is_integer() else points  # 10, not 10.0, in reports
     status = KATA_STATUS.get(result.status, "error")
     score = points if result.passed else 0
-    shown = fresh_line.shown_tests(result)
+    shown = result.shown_tests
     shares = _shares(points, len(shown), result.passed)
     tests = []
     for test, share in zip(shown, shares):

@@ -1,17 +1,14 @@
-"""Terminal and JSON output of check results and of the learner's progress."""
+"""Terminal output: a check's verdict, the kata list and the progress bar, for people."""
 
 from __future__ import annotations
-
-import json
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from checker import fresh_line
 from checker.curriculum import Curriculum, Kata
-from checker.progress import is_unlocked, passed_numbers
-from checker.check.runner import CheckResult
+from checker.progress import kata_state, passed_numbers
+from checker.check.verdict import CheckResult
 
 STATUS_STYLE = {"pass": "green", "fail": "red", "error": "red", "timeout": "yellow",
                 "locked": "dim", "skip": "dim"}
@@ -24,18 +21,6 @@ def progress_bar(done: int, total: int, width: int = 24) -> str:
     bar = "#" * filled + head + "-" * (width - filled - len(head))
     percent = round(100 * done / total) if total else 0
     return f"[{bar}] {done}/{total} ({percent}%)"
-
-
-def kata_state(kata: Kata, progress: dict, passed: set[int],
-               released: list[int] | None = None) -> str:
-    if not kata.available:
-        return "coming soon"
-    if kata.number in passed:
-        return "passed"
-    if not is_unlocked(kata.number, passed, released):
-        return "locked"
-    record = progress["katas"].get(str(kata.number))
-    return "in progress" if record and record.get("attempts") else "ready"
 
 
 def test_title(name: str) -> str:
@@ -72,7 +57,7 @@ def render_result(console: Console, result: CheckResult, kata: Kata) -> None:
     console.print(f"\n[bold]Kata {kata.number}: {escape(kata.title)}[/] — "
                   f"[bold {style}]{result.status.upper()}[/] ({result.duration_s:.1f} s{compiling})")
     seen_messages: set[str] = set()
-    for test in fresh_line.shown_tests(result):
+    for test in result.shown_tests:
         mark = MARK.get(test["status"], "?")
         tstyle = STATUS_STYLE.get(test["status"], "red")
         console.print(f"  [{tstyle}]{mark}[/] {escape(test_title(test['name']))}")
@@ -89,7 +74,3 @@ def render_result(console: Console, result: CheckResult, kata: Kata) -> None:
         console.print(escape(result.message), highlight=False)
     if result.blame:
         console.print(escape(result.blame), style="bold yellow", highlight=False)
-
-
-def print_json(data) -> None:
-    print(json.dumps(data, indent=2))

@@ -18,10 +18,10 @@ import sys
 import time
 
 from checker.child import compiles, lifeline, sigint
+from checker.protocol import Env
 
 sigint.install()  # before MAX: eager MAX is 20-60x slower on Python 3.11 without it
-if os.environ.get("KATA_PARENT_PID"):  # a learner's endless loop must not outlive `kata chat`
-    lifeline.tie_to(int(os.environ.pop("KATA_PARENT_PID")))
+lifeline.tie_to_parent()  # a learner's endless loop must not outlive `kata chat`
 
 
 class Streamer:
@@ -109,9 +109,9 @@ def load_model(gguf: str, describe=None):
 
     from checker.play.decode import Cached, NoCache, with_weights
 
-    loader = importlib.import_module(os.environ["KATA_LOADER_MODULE"])
-    cached = os.environ.get("KATA_CACHE_MODULE")
-    models = importlib.import_module(cached or os.environ["KATA_MODEL_MODULE"])
+    loader = importlib.import_module(os.environ[Env.LOADER_MODULE])
+    cached = os.environ.get(Env.CACHE_MODULE)
+    models = importlib.import_module(cached or os.environ[Env.MODEL_MODULE])
     model_class = models.CachedLlamaForCausalLM if cached else models.LlamaForCausalLM
     config = loader.config_from_gguf(gguf)
     model = with_weights(model_class, config, loader.load_gguf(gguf))
@@ -128,10 +128,10 @@ def learner_sampler():
     import importlib
     import json
 
-    name = os.environ.get("KATA_SAMPLER_MODULE")
+    name = os.environ.get(Env.SAMPLER_MODULE)
     if not name:
         return None, {}
-    return importlib.import_module(name), json.loads(os.environ.get("KATA_SAMPLING") or "{}")
+    return importlib.import_module(name), json.loads(os.environ.get(Env.SAMPLING) or "{}")
 
 
 def main(argv: list[str]) -> int:

@@ -12,10 +12,10 @@ import os
 import sys
 
 from checker.child import compiles, lifeline, sigint
+from checker.protocol import Env
 
 sigint.install()  # before MAX: eager MAX is 20-60x slower on Python 3.11 without it
-if os.environ.get("KATA_PARENT_PID"):  # a learner's endless loop must not outlive `kata run`
-    lifeline.tie_to(int(os.environ.pop("KATA_PARENT_PID")))
+lifeline.tie_to_parent()  # a learner's endless loop must not outlive `kata run`
 
 
 def main(argv: list[str]) -> int:
@@ -31,8 +31,8 @@ def main(argv: list[str]) -> int:
     from checker.paths import fixtures_dir, repo_root
 
     prompt, new_tokens, temperature, sample, seed = argv
-    model_module = os.environ["KATA_MODEL_MODULE"]
-    generate_module = os.environ["KATA_GENERATE_MODULE"]
+    model_module = os.environ[Env.MODEL_MODULE]
+    generate_module = os.environ[Env.GENERATE_MODULE]
     root = repo_root()
     fixtures = fixtures_dir(root)
     from max.driver import CPU

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from checker.child.testkit import FAILED, attempt, build, expect, load_named, once, tensor
+from checker.protocol import Env
 
 
 def gguf_path() -> str:
-    path = os.environ.get("KATA_GGUF")
+    path = os.environ.get(Env.GGUF)
     if not path:
         pytest.fail("The SmolLM2 file was not given to this check (run it with `kata check 18`).",
                     pytrace=False)

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from checker.models import llama, smollm2_weights
-from checker.models.llama_kit import SMOLLM2_135M
+from checker.models.smollm2_weights import SMOLLM2_135M
+from checker.protocol import Env
 
 LOGITS_ATOL = 1e-3  # as the hidden tests
 SAMPLED = ("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
@@ -23,12 +24,12 @@ def gguf_file(say=None) -> Path:
     """The SmolLM2 file: KATA_GGUF if given (checked), else the cache, fetched there if needed."""
     from checker.models.smollm2 import ensure_gguf
 
-    given = os.environ.get("KATA_GGUF")
+    given = os.environ.get(Env.GGUF)
     return ensure_gguf(Path(given) if given else None, echo=say or (lambda text: None))
 
 
 def prepare(say) -> dict:
-    return {"KATA_GGUF": str(gguf_file(say))}
+    return {Env.GGUF: str(gguf_file(say))}
 
 
 def draw(rng, fixtures_dir):

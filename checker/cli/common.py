@@ -1,0 +1,41 @@
+"""What every `kata` command shares: the two consoles, the course and its progress, a kata by number."""
+
+from __future__ import annotations
+
+import json
+
+from rich.console import Console
+
+from checker.curriculum import Curriculum, Kata, load_curriculum
+from checker.errors import KataError
+from checker.paths import repo_root, state_dir
+from checker.progress import ProgressStore
+
+console = Console(highlight=False)
+errors = Console(stderr=True, highlight=False)
+
+
+def course() -> tuple[Curriculum, ProgressStore]:
+    curriculum = load_curriculum(repo_root())
+    return curriculum, ProgressStore(state_dir(curriculum.root))
+
+
+def load_progress(store: ProgressStore) -> dict:
+    """The learner's progress; what the store had to repair is said on stderr, once."""
+    progress = store.load()
+    for notice in store.notices:
+        errors.print(notice, style="yellow", markup=False)
+    store.notices.clear()
+    return progress
+
+
+def available(curriculum: Curriculum, number: int) -> Kata:
+    kata = curriculum.get(number)
+    if not kata.available:
+        raise KataError(f"Kata {number} ({kata.title}) is not available yet in this version of the "
+                        "course. Run `kata list` to see which katas are ready.")
+    return kata
+
+
+def print_json(data) -> None:
+    print(json.dumps(data, indent=2))
