@@ -1,3 +1,3 @@
-"""The `kata` checker: runs each kata's hidden tests against golden tensors from Hugging Face GPT-2."""
+"""The `kata` checker: runs each kata's hidden tests against golden tensors from Hugging Face."""
 
 __version__ = "0.1.0"

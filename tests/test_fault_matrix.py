@@ -1,8 +1,8 @@
-"""The reliability fault matrix (README, "Reliability"): broken or hostile learner code, and broken
+"""The reliability fault matrix (CONTRIBUTING.md, "The fault matrix"): broken or hostile learner code, and broken
 checker inputs. Each row: the verdict it must get (never a pass) and words of its message.
 
 Learner rows start from kata 3's reference solution with one fault put in, so the only thing
-wrong is the fault itself. Rows already proven elsewhere are listed in the README with their test.
+wrong is the fault itself. Rows already proven elsewhere are listed there with their test.
 """
 
 from __future__ import annotations
