@@ -1,6 +1,6 @@
 """A small numpy Llama (SmolLM2's architecture) in float64, for Part 2 (katas 13-18).
 
-Like checker/reference.py for GPT-2: the correct answers of a check come from Hugging Face's
+Like checker/models/gpt2.py for GPT-2: the correct answers of a check come from Hugging Face's
 fixtures; this reference computes what *common mistakes* produce from the same inputs, so a wrong
 answer can be named, and answers fresh inputs in the parent's judgement. Tests prove that it
 equals Hugging Face's LlamaForCausalLM (tests/test_llama_reference.py).

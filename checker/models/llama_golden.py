@@ -1,12 +1,15 @@
 """Maintainers only: Part 2's golden data (katas 13-17) from Hugging Face's own Llama modules.
 
-Like checker/dev/build_fixtures.py for GPT-2: a tiny LlamaForCausalLM with SmolLM2's real 49152-token
-vocabulary and tokenizer, grouped-query attention (4 query heads, 2 kv heads), rope_theta 100000
-and two layers, every weight drawn from a fixed seed at a scale that makes outputs informative
-(the default 0.02 init gives near-uniform attention and a greedy continuation that repeats
-itself). Each golden function records one kata's inputs and outputs as Hugging Face computes
-them; the inputs are real text tokenized with SmolLM2's tokenizer (from the GGUF file).
-`build_tiny_fixtures(out_dir)` writes them all. torch and transformers are imported lazily.
+Like checker/models/gpt2_golden.py for GPT-2: a tiny LlamaForCausalLM with SmolLM2's real
+49152-token vocabulary and tokenizer, grouped-query attention (4 query heads, 2 kv heads),
+rope_theta 100000 and two layers, every weight drawn from a fixed seed at a scale that makes
+outputs informative (the default 0.02 init gives near-uniform attention and a greedy
+continuation that repeats itself). Each golden function records one kata's inputs and outputs as
+Hugging Face computes them; the inputs are real text tokenized with SmolLM2's tokenizer (from
+the GGUF file). `build_tiny_fixtures(out_dir)` writes them all at once (for the tests);
+`kata dev fixtures` (checker/dev/build_fixtures.py) calls them through the kata folders'
+golden.py files and the family's side at the bottom of this file. torch and transformers are
+imported lazily.
 """
 
 from __future__ import annotations
