@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from checker import fixture_files
+from checker.models.numpy_ops import as_float64, softmax
 
 
 def layer_norm(x, weight, bias, eps=1e-5):
@@ -25,11 +26,6 @@ def layer_norm(x, weight, bias, eps=1e-5):
 
 def gelu_tanh(x):
     return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
-
-
-def softmax(x, axis=-1):
-    shifted = np.exp(x - np.max(x, axis=axis, keepdims=True))
-    return shifted / shifted.sum(axis=axis, keepdims=True)
 
 
 def conv1d(x, w, b):
@@ -97,10 +93,6 @@ def model(ids, weights, n_layer, n_head, final_norm=True, position_offset=0, lay
     if final_norm:
         x = layer_norm(x, weights["transformer.ln_f.weight"], weights["transformer.ln_f.bias"])
     return x
-
-
-def as_float64(weights) -> dict:
-    return {k: np.asarray(v, dtype=np.float64) for k, v in weights.items()}
 
 
 @functools.lru_cache(maxsize=2)

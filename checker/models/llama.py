@@ -1,6 +1,6 @@
 """A small numpy Llama (SmolLM2's architecture) in float64, for Part 2 (katas 13-18).
 
-Like checker/reference.py for GPT-2: the correct answers of a check come from Hugging Face's
+Like checker/models/gpt2.py for GPT-2: the correct answers of a check come from Hugging Face's
 fixtures; this reference computes what *common mistakes* produce from the same inputs, so a wrong
 answer can be named, and answers fresh inputs in the parent's judgement. Tests prove that it
 equals Hugging Face's LlamaForCausalLM (tests/test_llama_reference.py).
@@ -18,6 +18,8 @@ import math
 from dataclasses import dataclass, fields
 
 import numpy as np
+
+from checker.models.numpy_ops import as_float64, silu, softmax  # noqa: F401 - as_float64: the family's API
 
 # Each flag makes the reference commit one common learner mistake; the sentence is its name.
 MISTAKES = {
@@ -101,11 +103,6 @@ def _f64(a) -> np.ndarray:
     return np.asarray(a, dtype=np.float64)
 
 
-def as_float64(weights) -> dict:
-    """Converts a state dict once (the functions accept float32 too, converting on each use)."""
-    return {k: _f64(v) for k, v in weights.items()}
-
-
 def rms_norm(x, weight, eps, **flags):
     """x / sqrt(mean(x^2 over the last axis) + eps) * weight (Hugging Face's LlamaRMSNorm)."""
     f = _take(flags, NORM_FLAGS)
@@ -181,11 +178,6 @@ def repeat_kv(x, n_rep, **flags):
     return np.repeat(x, n_rep, axis=1)
 
 
-def softmax(x, axis=-1):
-    shifted = np.exp(x - np.max(x, axis=axis, keepdims=True))
-    return shifted / shifted.sum(axis=axis, keepdims=True)
-
-
 def _linear(x, weights, name):
     return x @ _f64(weights[name]).T  # torch's Linear: weight is [out, in]
 
@@ -224,10 +216,6 @@ def attention(x, weights, prefix, cfg, start=0, *, return_probs=False, **flags):
     merged = out.transpose(0, 2, 1, 3).reshape(batch, seq, n_q * hd)
     result = _linear(merged, weights, prefix + "o_proj.weight")
     return (result, probs) if return_probs else result
-
-
-def silu(x):
-    return x / (1.0 + np.exp(-x))
 
 
 _erf = np.vectorize(math.erf, otypes=[np.float64])

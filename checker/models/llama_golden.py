@@ -1,12 +1,15 @@
 """Maintainers only: Part 2's golden data (katas 13-17) from Hugging Face's own Llama modules.
 
-Like checker/dev/build_fixtures.py for GPT-2: a tiny LlamaForCausalLM with SmolLM2's real 49152-token
-vocabulary and tokenizer, grouped-query attention (4 query heads, 2 kv heads), rope_theta 100000
-and two layers, every weight drawn from a fixed seed at a scale that makes outputs informative
-(the default 0.02 init gives near-uniform attention and a greedy continuation that repeats
-itself). Each golden function records one kata's inputs and outputs as Hugging Face computes
-them; the inputs are real text tokenized with SmolLM2's tokenizer (from the GGUF file).
-`build_tiny_fixtures(out_dir)` writes them all. torch and transformers are imported lazily.
+Like checker/models/gpt2_golden.py for GPT-2: a tiny LlamaForCausalLM with SmolLM2's real
+49152-token vocabulary and tokenizer, grouped-query attention (4 query heads, 2 kv heads),
+rope_theta 100000 and two layers, every weight drawn from a fixed seed at a scale that makes
+outputs informative (the default 0.02 init gives near-uniform attention and a greedy
+continuation that repeats itself). Each golden function records one kata's inputs and outputs as
+Hugging Face computes them; the inputs are real text tokenized with SmolLM2's tokenizer (from
+the GGUF file). `build_tiny_fixtures(out_dir)` writes them all at once (for the tests);
+`kata dev fixtures` (checker/dev/build_fixtures.py) calls them through the kata folders'
+golden.py files and the family's side at the bottom of this file. torch and transformers are
+imported lazily.
 """
 
 from __future__ import annotations
@@ -79,11 +82,13 @@ def tokenizer(gguf_path=None):
     return AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
 
 
-def _np(tensor) -> np.ndarray:
+def to_numpy(tensor) -> np.ndarray:
+    """A torch tensor as float32 numpy (as gpt2_golden.to_numpy)."""
     return tensor.detach().cpu().numpy().astype(np.float32, copy=False)
 
 
-def _ids(tok, text: str):
+def token_ids(tok, text: str):
+    """text's token ids as a (1, seq) torch tensor, without special tokens."""
     import torch
 
     return torch.tensor([tok.encode(text, add_special_tokens=False)])
@@ -121,7 +126,7 @@ def _trace(model, tok, text: str = SENTENCE) -> dict:
     hooks = [m.register_forward_hook(keep(n), with_kwargs=True) for n, m in parts.items()]
     try:
         with torch.no_grad():
-            out = model(_ids(tok, text), output_attentions=True)
+            out = model(token_ids(tok, text), output_attentions=True)
     finally:
         for hook in hooks:
             hook.remove()
@@ -145,11 +150,11 @@ def golden_rms_norm(model, tok) -> dict:
 
     norm = model.model.layers[0].input_layernorm
     with torch.no_grad():
-        x = model.model.embed_tokens(_ids(tok, SENTENCE))
+        x = model.model.embed_tokens(token_ids(tok, SENTENCE))
         small = x * SMALL_SCALE
         out, out_small = norm(x), norm(small)
-    return {"npz": {"x": _np(x), "out": _np(out), "x_small": _np(small), "out_small": _np(out_small),
-                    "weight": _np(norm.weight), "eps": np.array(norm.variance_epsilon, dtype=np.float64)}}
+    return {"npz": {"x": to_numpy(x), "out": to_numpy(out), "x_small": to_numpy(small), "out_small": to_numpy(out_small),
+                    "weight": to_numpy(norm.weight), "eps": np.array(norm.variance_epsilon, dtype=np.float64)}}
 
 
 def golden_rotary(model, tok) -> dict:
@@ -171,8 +176,8 @@ def golden_rotary(model, tok) -> dict:
     return {"npz": {
         "start": np.array(ROPE_START), "theta": np.array(cfg.rope_parameters["rope_theta"], dtype=np.float64),
         "head_dim": np.array(cfg.head_dim), "seq_len": np.array(seq),
-        "cos": _np(cos[0]), "sin": _np(sin[0]), "cos_0": _np(cos0[0]), "sin_0": _np(sin0[0]),
-        "q": _np(q), "k": _np(k), "q_out": _np(q_out), "k_out": _np(k_out),
+        "cos": to_numpy(cos[0]), "sin": to_numpy(sin[0]), "cos_0": to_numpy(cos0[0]), "sin_0": to_numpy(sin0[0]),
+        "q": to_numpy(q), "k": to_numpy(k), "q_out": to_numpy(q_out), "k_out": to_numpy(k_out),
     }}
 
 
@@ -193,20 +198,20 @@ def golden_attention(model, tok) -> dict:
         k_rep = repeat_kv(k_rot, n_rep)
     mask = t["attn.mask"]
     allowed = (np.ones((q.shape[2],) * 2, bool) if mask is None else
-               (_np(mask[0, 0]) == 0) if mask.dtype != torch.bool else mask[0, 0].numpy())
+               (to_numpy(mask[0, 0]) == 0) if mask.dtype != torch.bool else mask[0, 0].numpy())
     return {"npz": {
-        "x": _np(t["attn.in"]), "q": _np(q), "k": _np(k), "v": _np(v),
-        "q_rot": _np(q_rot), "k_rot": _np(k_rot), "kv_repeated": _np(k_rep),  # repeat_kv(k_rot)
+        "x": to_numpy(t["attn.in"]), "q": to_numpy(q), "k": to_numpy(k), "v": to_numpy(v),
+        "q_rot": to_numpy(q_rot), "k_rot": to_numpy(k_rot), "kv_repeated": to_numpy(k_rep),  # repeat_kv(k_rot)
         "n_rep": np.array(n_rep), "allowed": np.asarray(allowed, bool),
-        "weights": _np(t["attn.weights"]), "merged": _np(t["o_proj.in"]), "out": _np(t["attn.out"]),
+        "weights": to_numpy(t["attn.weights"]), "merged": to_numpy(t["o_proj.in"]), "out": to_numpy(t["attn.out"]),
     }}
 
 
 def golden_mlp(model, tok) -> dict:
     """Kata 16: layer 0's LlamaMLP on post_attention_layernorm's output, with its stages."""
     t = _trace(model, tok)
-    return {"npz": {"x": _np(t["mlp.in"]), "gate": _np(t["gate_proj.out"]), "up": _np(t["up_proj.out"]),
-                    "act": _np(t["act.out"]), "hidden": _np(t["down_proj.in"]), "out": _np(t["mlp.out"])}}
+    return {"npz": {"x": to_numpy(t["mlp.in"]), "gate": to_numpy(t["gate_proj.out"]), "up": to_numpy(t["up_proj.out"]),
+                    "act": to_numpy(t["act.out"]), "hidden": to_numpy(t["down_proj.in"]), "out": to_numpy(t["mlp.out"])}}
 
 
 def golden_model(model, tok) -> dict:
@@ -216,19 +221,19 @@ def golden_model(model, tok) -> dict:
     import torch
 
     t = _trace(model, tok)
-    ids = _ids(tok, SENTENCE)
+    ids = token_ids(tok, SENTENCE)
     with torch.no_grad():
         out = model.model(ids)
         logits = model(ids).logits[0]
     top = torch.topk(logits, TOP_K, dim=-1)
-    states = {f"hidden_{i}": _np(h) for i, h in enumerate(t["hidden_states"])}
+    states = {f"hidden_{i}": to_numpy(h) for i, h in enumerate(t["hidden_states"])}
     return {"npz": {
         "ids": ids.numpy().astype(np.int64),
-        "layer_x": _np(t["layer.in"]), "layer_after_attn": _np(t["post_attention_layernorm.in"]),
-        "layer_out": _np(t["layer.out"]),
-        **states, "out": _np(out.last_hidden_state),
-        "last_logits": _np(logits[-1]), "top_ids": top.indices.numpy().astype(np.int64),
-        "top_logits": _np(top.values),
+        "layer_x": to_numpy(t["layer.in"]), "layer_after_attn": to_numpy(t["post_attention_layernorm.in"]),
+        "layer_out": to_numpy(t["layer.out"]),
+        **states, "out": to_numpy(out.last_hidden_state),
+        "last_logits": to_numpy(logits[-1]), "top_ids": top.indices.numpy().astype(np.int64),
+        "top_logits": to_numpy(top.values),
         **_greedy(model, tok),
     }}
 
@@ -237,7 +242,7 @@ def _greedy(model, tok) -> dict:
     import torch
     from transformers import GenerationConfig
 
-    ids = _ids(tok, PROMPT)
+    ids = token_ids(tok, PROMPT)
     # No end-of-sequence stop: every golden continuation has GREEDY_TOKENS tokens.
     config = GenerationConfig(do_sample=False, max_new_tokens=GREEDY_TOKENS, eos_token_id=None,
                               pad_token_id=TINY["pad_token_id"], output_logits=True,
@@ -248,14 +253,14 @@ def _greedy(model, tok) -> dict:
     top = torch.topk(steps, TOP_K, dim=-1)
     tokens = gen.sequences[0]
     return {"prompt_ids": ids.numpy().astype(np.int64), "greedy_ids": tokens.numpy().astype(np.int64)[None, :],
-            "greedy_top_ids": top.indices.numpy().astype(np.int64), "greedy_top_logits": _np(top.values),
+            "greedy_top_ids": top.indices.numpy().astype(np.int64), "greedy_top_logits": to_numpy(top.values),
             "greedy_text": np.array(tok.decode(tokens.tolist()))}
 
 
 def tiny_weights(model, tok=None) -> dict:
     """The tiny model's state dict in Hugging Face's names, float32. lm_head.weight is left out:
     it is model.embed_tokens.weight (tied), and one 12.6 MB copy is enough."""
-    return {"npz": {name: _np(t) for name, t in model.state_dict().items() if name != "lm_head.weight"}}
+    return {"npz": {name: to_numpy(t) for name, t in model.state_dict().items() if name != "lm_head.weight"}}
 
 
 # fixture file (relative to the output folder) -> the function that makes its content

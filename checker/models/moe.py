@@ -16,20 +16,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from checker.models.numpy_ops import silu, softmax
+
 NAMES = ("gate.weight", "experts.gate_up_proj", "experts.down_proj")
 
 
 def as_float64(weights: dict, prefix: str = "") -> dict[str, np.ndarray]:
+    """The block's weights (NAMES, found under `prefix`) in float64; numpy_ops.as_float64 converts
+    a whole state dict instead."""
     return {name: np.asarray(weights[prefix + name], dtype=np.float64) for name in NAMES}
-
-
-def silu(x: np.ndarray) -> np.ndarray:
-    return x / (1.0 + np.exp(-x))
-
-
-def softmax(x: np.ndarray) -> np.ndarray:
-    e = np.exp(x - x.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 def router_logits(x: np.ndarray, weights: dict) -> np.ndarray:

@@ -22,15 +22,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from checker.models import numpy_ops
+
 NEG_INF = -np.inf
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
-    """Softmax over the last axis; -inf entries get probability 0."""
-    scores = np.asarray(scores, dtype=np.float64)
-    shifted = scores - scores.max(axis=-1, keepdims=True)
-    weights = np.exp(shifted)
-    return weights / weights.sum(axis=-1, keepdims=True)
+    """Softmax over the last axis in float64 (numpy_ops.softmax after converting); -inf entries
+    get probability 0."""
+    return numpy_ops.softmax(np.asarray(scores, dtype=np.float64))
 
 
 def apply_temperature(scores: np.ndarray, temperature: float) -> np.ndarray:

@@ -1,4 +1,10 @@
-"""Greedy generation with the learner's LlamaForCausalLM (katas 13-17), without a KV cache.
+"""Maintainers only: greedy generation with the learner's LlamaForCausalLM (katas 13-17), without
+a KV cache, for tests/llama_parity.py.
+
+Nothing in the checker imports it, and the hidden tests do not use it: tests/llama_parity.py
+(the proof that Part 2 matches Hugging Face; not collected by pytest) puts this folder on
+sys.path and generates kata 18's answer with it, timed, in the ways below that its --modes
+option names (eager, batched, compiled).
 
 Every step runs the whole sequence through the model again and appends the most likely token.
 The loop (argmax, append) is numpy: only the model is MAX.

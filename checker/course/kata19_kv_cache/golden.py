@@ -14,7 +14,7 @@ import inspect
 
 import numpy as np
 
-from checker.models.llama_golden import PROMPT, TINY, TOP_K, _ids, _np
+from checker.models.llama_golden import PROMPT, TINY, TOP_K, to_numpy, token_ids
 
 FAMILY = "llama"  # the model family whose model and tokenizer the builder is given
 
@@ -35,8 +35,8 @@ def cached_run(model, tok) -> dict:
     import torch
     from transformers import DynamicCache
 
-    ids = _ids(tok, TEXT)[:, :sum(CALLS)]
-    assert ids.shape[1] == sum(CALLS) and _ids(tok, PROMPT).shape[1] == CALLS[0]
+    ids = token_ids(tok, TEXT)[:, :sum(CALLS)]
+    assert ids.shape[1] == sum(CALLS) and token_ids(tok, PROMPT).shape[1] == CALLS[0]
     cache = DynamicCache(config=model.config)
     rows, last, start = [], [], 0
     with torch.no_grad():
@@ -52,13 +52,13 @@ def cached_run(model, tok) -> dict:
     layers = cache.layers
     return {
         "ids": ids.numpy().astype(np.int64), "calls": np.array(CALLS, dtype=np.int64),
-        "top_ids": top.indices.numpy().astype(np.int64), "top_logits": _np(top.values),
-        "last_logits": _np(last[-1]),  # the final call's logits in full
-        "uncached_top_logits": _np(torch.gather(uncached, 1, top.indices)),
+        "top_ids": top.indices.numpy().astype(np.int64), "top_logits": to_numpy(top.values),
+        "last_logits": to_numpy(last[-1]),  # the final call's logits in full
+        "uncached_top_logits": to_numpy(torch.gather(uncached, 1, top.indices)),
         # what Hugging Face's cache holds after the run: keys after RoPE, (layers, batch,
         # kv_heads, positions, head_dim)
-        "keys": _np(torch.stack([layer.keys for layer in layers])),
-        "values": _np(torch.stack([layer.values for layer in layers])),
+        "keys": to_numpy(torch.stack([layer.keys for layer in layers])),
+        "values": to_numpy(torch.stack([layer.values for layer in layers])),
     }
 
 
@@ -66,7 +66,7 @@ def greedy(model, tok) -> dict:
     import torch
     from transformers import GenerationConfig
 
-    ids = _ids(tok, GREEDY_PROMPT)
+    ids = token_ids(tok, GREEDY_PROMPT)
     config = GenerationConfig(do_sample=False, max_new_tokens=GREEDY_TOKENS, eos_token_id=None,
                               pad_token_id=TINY["pad_token_id"], use_cache=True,
                               output_logits=True, return_dict_in_generate=True)
@@ -80,7 +80,7 @@ def greedy(model, tok) -> dict:
     assert len(set(new.tolist())) >= GREEDY_TOKENS // 2, "the continuation should be varied"
     return {"greedy_prompt": ids.numpy().astype(np.int64), "greedy_ids": new.numpy().astype(np.int64),
             "greedy_top_ids": top.indices.numpy().astype(np.int64),
-            "greedy_top_logits": _np(top.values), "greedy_text": np.array(tok.decode(new.tolist()))}
+            "greedy_top_logits": to_numpy(top.values), "greedy_text": np.array(tok.decode(new.tolist()))}
 
 
 def golden_kv_cache(model, tok) -> dict:

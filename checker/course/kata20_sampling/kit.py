@@ -1,7 +1,8 @@
 """Kata 20's helpers, shared by its hidden tests, its fresh-input spec (parent and child) and
 tests/test_part3_references.py: the golden cases, what each named mistake computes (from the
-numpy reference, checker/models/sampling.py) and the statistical check's constants. numpy only
-at import: the parent never loads MAX."""
+numpy reference, checker/models/sampling.py), the statistical check's constants, and the
+learner's calls as numpy with what differs said (child side). numpy only at import: the parent
+never loads MAX, and the child-side helpers import MAX and the test kit when called."""
 
 from __future__ import annotations
 
@@ -301,3 +302,79 @@ def mistake_margins(g: dict) -> dict[str, tuple[float, str]]:
                                                           for w in alternatives(wrong)),
                                                          key=lambda found: found[0]))
     return margins
+
+
+# ---- the learner's calls and what differs (child side: MAX and the test kit imported on call) ----
+
+def numpy_of(value, what: str, kind: str = "f"):
+    """The learner's MAX Tensor as numpy (float or int as `kind` says), or None after saying why."""
+    from max.experimental.tensor import Tensor
+
+    from checker.child.testkit import expect
+
+    if value is None:
+        expect(False, f"{what} returned None. Did you forget a `return` statement?")
+        return None
+    if not isinstance(value, Tensor):
+        expect(False, f"{what} returned a {type(value).__name__}; return a MAX Tensor "
+                      "(max.experimental.tensor.Tensor).")
+        return None
+    try:
+        array = value.to_numpy()
+    except Exception as exc:  # noqa: BLE001 - realizing learner graphs can fail any way
+        expect(False, f"{what}: computing your tensor failed: {type(exc).__name__}: {exc}")
+        return None
+    if array.dtype.kind not in (kind if kind != "i" else "iu"):
+        want = "floating-point values" if kind == "f" else "integer token ids (int64)"
+        expect(False, f"{what} returned {array.dtype} values; expected {want}.")
+        return None
+    return array
+
+
+def learner_output(what: str, call, kind: str = "f"):
+    """Runs the learner's call (its MAX operations realized as one graph) -> numpy or None."""
+    from checker.child.staging import batched
+    from checker.child.testkit import FAILED, attempt
+
+    value = attempt(what, lambda: batched(call))
+    return None if value is FAILED else numpy_of(value, what, kind)
+
+
+def kept_summary(out: np.ndarray, expected: np.ndarray, logits: np.ndarray) -> str:
+    """The first row whose kept tokens differ: how many each keeps, and the first token that
+    differs with its rank among that row's logits."""
+    for r in range(expected.shape[0]):
+        differ = filtered_differently(out[r], expected[r])
+        if differ.any():
+            token = int(np.flatnonzero(differ)[0])
+            rank = int((logits[r] > logits[r, token]).sum()) + 1
+            mine, theirs = int((~removed(out[r])).sum()), int((~removed(expected[r])).sum())
+            which = ("keeps token {t} ({what}), which Hugging Face removes" if not
+                     removed(out[r])[token] else "removes token {t} ({what}), which Hugging "
+                     "Face keeps").format(t=token, what=f"logit {logits[r, token]:.6g}, rank "
+                                                        f"{rank} in its row")
+            tokens = lambda n: f"{n} token" + ("" if n == 1 else "s")  # noqa: E731
+            return (f" Row {r}: yours keeps {tokens(mine)}, Hugging Face's {tokens(theirs)}; "
+                    f"yours {which}.")
+    return ""
+
+
+def check(what: str, out: np.ndarray, expected: np.ndarray, logits: np.ndarray, mistakes: dict,
+          atol: float, rtol: float, hint: str = "") -> bool:
+    """out against Hugging Face's expected, recorded; a failure says which tokens are kept
+    differently and names the mistake it matches (else gives `hint`)."""
+    from checker import diagnose
+    from checker.child.testkit import expect
+
+    with np.errstate(invalid="ignore"):  # -inf minus -inf where both filtered: equal
+        problem = diagnose.compare(what, out, expected, atol=atol, rtol=rtol)
+    if problem is None:
+        return True
+    if out.shape == expected.shape:
+        problem += kept_summary(out, expected, logits)
+        advice = recognise(out, mistakes, atol=atol, rtol=rtol)
+        if advice:
+            problem += f"\nThis is what happens when {advice}"
+        elif hint:
+            problem += "\n" + hint
+    return expect(False, problem)

@@ -99,8 +99,6 @@ def _read(inputs, name) -> dict:
 def run(learner, inputs):
     from checker.child.testkit import FAILED, attempt, ids_tensor, tensor
 
-    from .test_kata import learner_output
-
     logits, ids = tensor(inputs["logits"]), ids_tensor(inputs["input_ids"])
     f = _read(inputs, "filter")
     calls = {
@@ -113,7 +111,7 @@ def run(learner, inputs):
     }
     outputs = {}
     for name, call in calls.items():
-        out = learner_output(f"{name} on fresh logits", call)
+        out = kit.learner_output(f"{name} on fresh logits", call)
         if out is None:
             return None
         outputs[name] = out

@@ -11,10 +11,8 @@ Every named mistake is what the numpy reference computes with that mistake.
 import numpy as np
 import pytest
 
-from checker import diagnose
-from checker.child.staging import batched
 from checker.models.stats import cdf_distance
-from checker.child.testkit import FAILED, attempt, expect, fixture, ids_tensor, note, tensor
+from checker.child.testkit import expect, fixture, ids_tensor, note, tensor
 
 from . import kit
 
@@ -26,70 +24,6 @@ SAMPLED = ("plain softmax", "penalty, temperature, top-k and top-p", "temperatur
 
 def _golden():
     return fixture("golden/step_20.npz")
-
-
-def numpy_of(value, what: str, kind: str = "f"):
-    """The learner's MAX Tensor as numpy (float or int as `kind` says), or None after saying why."""
-    from max.experimental.tensor import Tensor
-
-    if value is None:
-        expect(False, f"{what} returned None. Did you forget a `return` statement?")
-        return None
-    if not isinstance(value, Tensor):
-        expect(False, f"{what} returned a {type(value).__name__}; return a MAX Tensor "
-                      "(max.experimental.tensor.Tensor).")
-        return None
-    try:
-        array = value.to_numpy()
-    except Exception as exc:  # noqa: BLE001 - realizing learner graphs can fail any way
-        expect(False, f"{what}: computing your tensor failed: {type(exc).__name__}: {exc}")
-        return None
-    if array.dtype.kind not in (kind if kind != "i" else "iu"):
-        want = "floating-point values" if kind == "f" else "integer token ids (int64)"
-        expect(False, f"{what} returned {array.dtype} values; expected {want}.")
-        return None
-    return array
-
-
-def learner_output(what: str, call, kind: str = "f"):
-    """Runs the learner's call (its MAX operations realized as one graph) -> numpy or None."""
-    value = attempt(what, lambda: batched(call))
-    return None if value is FAILED else numpy_of(value, what, kind)
-
-
-def kept_summary(out: np.ndarray, expected: np.ndarray, logits: np.ndarray) -> str:
-    """The first row whose kept tokens differ: how many each keeps, and the first token that
-    differs with its rank among that row's logits."""
-    for r in range(expected.shape[0]):
-        differ = kit.filtered_differently(out[r], expected[r])
-        if differ.any():
-            token = int(np.flatnonzero(differ)[0])
-            rank = int((logits[r] > logits[r, token]).sum()) + 1
-            mine, theirs = int((~kit.removed(out[r])).sum()), int((~kit.removed(expected[r])).sum())
-            which = ("keeps token {t} ({what}), which Hugging Face removes" if not
-                     kit.removed(out[r])[token] else "removes token {t} ({what}), which Hugging "
-                     "Face keeps").format(t=token, what=f"logit {logits[r, token]:.6g}, rank "
-                                                        f"{rank} in its row")
-            tokens = lambda n: f"{n} token" + ("" if n == 1 else "s")  # noqa: E731
-            return (f" Row {r}: yours keeps {tokens(mine)}, Hugging Face's {tokens(theirs)}; "
-                    f"yours {which}.")
-    return ""
-
-
-def check(what: str, out: np.ndarray, expected: np.ndarray, logits: np.ndarray, mistakes: dict,
-          atol: float, rtol: float, hint: str = "") -> bool:
-    with np.errstate(invalid="ignore"):  # -inf minus -inf where both filtered: equal
-        problem = diagnose.compare(what, out, expected, atol=atol, rtol=rtol)
-    if problem is None:
-        return True
-    if out.shape == expected.shape:
-        problem += kept_summary(out, expected, logits)
-        advice = kit.recognise(out, mistakes, atol=atol, rtol=rtol)
-        if advice:
-            problem += f"\nThis is what happens when {advice}"
-        elif hint:
-            problem += "\n" + hint
-    return expect(False, problem)
 
 
 def _call(learner, kind, logits, ids, settings):
@@ -125,11 +59,11 @@ def test_filter_matches_hugging_face(learner, kind):
         args = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
                          for k, v in settings.items() if not (k == "min_tokens_to_keep" and v == 1))
         what = f"{FUNCTIONS[kind]}(logits, {'input_ids, ' if kind == 'penalty' else ''}{args})"
-        out = learner_output(what, lambda: _call(learner, kind, logits, ids, settings))
+        out = kit.learner_output(what, lambda: _call(learner, kind, logits, ids, settings))
         if out is None:
             return
         mistakes = kit.filter_mistakes(kind, g["logits"], g["input_ids"], settings)
-        check(what, out, expected, g["logits"], mistakes, kit.FILTER_ATOL, kit.FILTER_RTOL,
+        kit.check(what, out, expected, g["logits"], mistakes, kit.FILTER_ATOL, kit.FILTER_RTOL,
               _ties_hint(kind, out, expected, settings))  # every case: each names what it sees
 
 
@@ -139,11 +73,11 @@ def test_next_token_probs_match_generate(learner):
     logits, ids = tensor(g["logits"]), ids_tensor(g["input_ids"])
     for _, settings, expected in kit.cases(g, "combined"):
         what = f"next_token_probs(logits, input_ids, {kit.describe(settings)})"
-        out = learner_output(what, lambda: learner.next_token_probs(
+        out = kit.learner_output(what, lambda: learner.next_token_probs(
             logits, ids, **kit.sampler_settings(settings)))
         if out is None:
             return
-        check(what, out, expected, g["logits"], kit.probs_mistakes(
+        kit.check(what, out, expected, g["logits"], kit.probs_mistakes(
             g["logits"], g["input_ids"], settings), kit.PROB_ATOL, kit.PROB_RTOL)
 
 
@@ -152,7 +86,7 @@ def test_sample_next_token_one_per_row(learner):
     g = _golden()
     logits = g["logits"]
     what = "sample_next_token(logits, input_ids, top_k=1, temperature=0.5) on 4 different rows"
-    out = learner_output(what, lambda: learner.sample_next_token(
+    out = kit.learner_output(what, lambda: learner.sample_next_token(
         tensor(logits), ids_tensor(g["input_ids"]), top_k=1, temperature=0.5), kind="i")
     if out is None:
         return
@@ -203,7 +137,7 @@ def test_sampling_follows_the_filtered_distribution(learner, case):
     np.random.seed(kit.SEED + case)  # np.random users get reproducible draws
     calls = []
     for _ in range(kit.CALLS):
-        out = learner_output(what, lambda: learner.sample_next_token(
+        out = kit.learner_output(what, lambda: learner.sample_next_token(
             logits, ids, **kit.sampler_settings(settings)), kind="i")
         if out is None:
             return
