@@ -87,6 +87,3 @@ def _save_crash() -> str:
     except OSError:
         return traceback.format_exc(limit=-1).strip().splitlines()[-1]
 
-
-if __name__ == "__main__":
-    main()
