@@ -203,3 +203,14 @@ COMMANDS = sorted((CHECKER / "cli").glob("*.py"))
 @pytest.mark.parametrize("path", COMMANDS, ids=[p.name for p in COMMANDS])
 def test_command_modules_are_small(path: Path):
     assert len(path.read_text(encoding="utf-8").splitlines()) <= 300
+
+
+# --- one check policy: every command checks through the service ---
+
+def test_commands_check_through_the_service_only():
+    """`kata check`, `kata watch` and `kata dev verify` get the lock, fixture, blame and record
+    policy because none of them can reach the runner except through checker/check/service.py."""
+    callers = [*COMMANDS, CHECKER / "dev" / "verify.py", CHECKER / "watch.py"]
+    assert [p.name for p in callers if "checker.check.runner" in imported_modules(p)] == []
+    assert any("checker.check.service" in imported_modules(p) for p in COMMANDS)
+    assert "checker.check.service" in imported_modules(CHECKER / "dev" / "verify.py")
