@@ -173,6 +173,17 @@ def test_unknown_command_and_option(course):
     assert code == EXIT_SETUP
 
 
+def test_help_names_the_whole_course_and_every_command(course):
+    """`kata --help`'s first line is the course (language models, not GPT-2 alone), and every
+    command group registered by checker/cli/ is listed."""
+    code, out, err = kata(course, "--help")
+    assert code == EXIT_PASS
+    assert "Build language models from scratch with MAX" in out and "Build GPT-2" not in out
+    for command in ("check", "list", "hint", "solution", "reset", "watch", "progress", "run", "chat",
+                    "setup", "report", "dev"):
+        assert f"  {command} " in out, command
+
+
 def test_failure_caused_by_an_earlier_kata_names_it(course):
     """Kata 8 runs the learner's kata 3 LayerNorm; breaking kata 3 after it passed is blamed on 3."""
     place_solution(course, 3)
