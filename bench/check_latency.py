@@ -32,7 +32,7 @@ def overheads(course: Path, reps: int) -> str:
         "import the parent CLI (checker.cli)": [python, "-c", "import checker.cli"],
         "`kata list`": [*KATA, "list"],
         "import MAX's eager API (after the SIGINT fix)": [
-            python, "-c", "from checker import sigint; sigint.install(); import max.experimental."
+            python, "-c", "from checker.child import sigint; sigint.install(); import max.experimental."
                           "tensor, max.experimental.nn, max.experimental.functional"],
         "pytest + pytest-check + checker plugin, no test": [
             python, "-m", "pytest", "--co", "-q", "-p", "pytest_check.plugin", "-p", "checker.child.plugin",
