@@ -4,8 +4,9 @@ course, katas 2-17 coming from the reference solutions; mistakes are small chang
 reference solution (MUTANTS) or learner files written that way (LEARNER_MISTAKES: raw keys
 rotated on every read, in a model composed instead of inherited, gives the right logits but not
 the cache's contract); the correct files in tests/learners/ are written differently from it
-throughout (a dict cache, per-layer lists of chunks, the start and rotary tables computed once in
-the model and passed down, generate with MAX or numpy ids)."""
+throughout (a dict cache, per-layer lists of chunks, preallocated numpy buffers written in place,
+the start and rotary tables computed once in the model and passed down, update called with
+keywords, generate with MAX or numpy ids)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from conftest import LEARNERS, mutate
 
 KATA = 19
 
-CORRECT = ["step_19_dict_cache.py", "step_19_chunk_lists.py", "step_19_positions_in_model.py"]
+CORRECT = ["step_19_dict_cache.py", "step_19_chunk_lists.py", "step_19_positions_in_model.py",
+           "step_19_preallocated.py"]
 
 # learner file in tests/learners/ -> what the check must say (the right logits, the wrong cache)
 LEARNER_MISTAKES = {
