@@ -1,10 +1,12 @@
 """Kata 19 (the KV cache): answers written another way pass; every named mistake fails, by its
 name. As tests/test_part2_katas.py: each learner file replaces katas/step_19.py of the real
 course, katas 2-17 coming from the reference solutions; mistakes are small changes of kata 19's
-reference solution (MUTANTS); the correct files in tests/learners/ are written differently from
-it throughout (a dict cache, per-layer lists of chunks, the start and rotary tables computed once
-in the model and passed down, raw keys rotated on every read, a model composed instead of
-inherited, generate with MAX or numpy ids)."""
+reference solution (MUTANTS) or learner files written that way (LEARNER_MISTAKES: raw keys
+rotated on every read, in a model composed instead of inherited, gives the right logits but not
+the cache's contract); the correct files in tests/learners/ are written differently from it
+throughout (a dict cache, per-layer lists of chunks, preallocated numpy buffers written in place,
+the start and rotary tables computed once in the model and passed down, update called with
+keywords, generate with MAX or numpy ids)."""
 
 from __future__ import annotations
 
@@ -20,11 +22,18 @@ from conftest import LEARNERS, mutate
 KATA = 19
 
 CORRECT = ["step_19_dict_cache.py", "step_19_chunk_lists.py", "step_19_positions_in_model.py",
-           "step_19_rotate_on_read.py"]
+           "step_19_preallocated.py"]
+
+# learner file in tests/learners/ -> what the check must say (the right logits, the wrong cache)
+LEARNER_MISTAKES = {
+    "step_19_rotate_on_read.py": r"keys cached before RoPE \(rotated on every read\)",
+}
 
 ROPE = "cos, sin = rotary_tables(self.head_dim, seq, theta=self.rope_theta, start=start)"
 ROTATE_K = "        k = apply_rotary(k, cos, sin)  # rotated by its own position, once, before it is cached\n"
 UPDATE = "            k, v = cache.update(k, v, layer_idx)  # now every position so far: start + seq\n"
+GUARDED_UPDATE = "        if cache is not None:\n" + UPDATE
+REPEAT_V = "        v = repeat_kv(v, n_rep)\n"
 MASK = "scores = scores + causal_mask(seq, start, dtype=scores.dtype, device=scores.device)"
 STORED = ("            self.keys[layer_idx] = F.concat([self.keys[layer_idx], key_states], axis=2)\n"
           "            self.values[layer_idx] = F.concat([self.values[layer_idx], value_states], axis=2)\n")
@@ -61,6 +70,9 @@ MUTANTS = {
                              "put before the cached ones"),
     "step_19_keys_before_rope.py": ([(ROTATE_K, ""), (UPDATE, UPDATE + "        k = apply_rotary(k, cos, sin)\n")],
                                     "keys are cached before RoPE"),
+    # the right logits, the wrong cache: (batch, num_attention_heads, ...) held
+    "step_19_repeated_heads_cached.py": ([(GUARDED_UPDATE, ""), (REPEAT_V, REPEAT_V + GUARDED_UPDATE)],
+                                         r"repeated kv heads cached \(repeat_kv before the cache\)"),
     "step_19_values_rotated.py": ([(ROTATE_K, ROTATE_K + "        v = apply_rotary(v, cos, sin)\n")],
                                   "values are rotated by RoPE"),
     "step_19_shared_between_layers.py": ([("        if layer_idx >= len(self.keys):",
@@ -91,7 +103,7 @@ MUTANTS = {
 
 
 def _learner_file(learner: str) -> Path:
-    if learner not in MUTANTS:
+    if learner not in MUTANTS:  # CORRECT or LEARNER_MISTAKES
         return LEARNERS / learner
     replacements, _ = MUTANTS[learner]
     return mutate(KATA, replacements, Path(tempfile.mkdtemp(prefix="kata-mutant-")))
@@ -109,8 +121,25 @@ def test_correct_but_different_passes(learner):
     assert result.fresh_judgement == "agreed", bothways.describe(result)
 
 
-@pytest.mark.parametrize("learner", sorted(MUTANTS), ids=[m[:-3] for m in sorted(MUTANTS)])
+MISTAKES = {**{name: said for name, (_, said) in MUTANTS.items()}, **LEARNER_MISTAKES}
+
+
+@pytest.mark.parametrize("learner", sorted(MISTAKES), ids=[m[:-3] for m in sorted(MISTAKES)])
 def test_mistake_fails_by_name(learner):
     result = _check(learner)
-    bothways.assert_fails_by_name(result, MUTANTS[learner][1])
+    bothways.assert_fails_by_name(result, MISTAKES[learner])
     assert "Traceback" not in bothways.describe(result)
+
+
+@pytest.mark.parametrize("learner", ["step_19_rotate_on_read.py", "step_19_repeated_heads_cached.py"])
+def test_a_cache_held_another_way_fails_only_its_contract(learner):
+    """Keys before RoPE rotated on every read, or repeated heads cached, give the right logits on
+    every call of the run and in generate: only the lines that read the cache's contents fail,
+    each by the mistake's name."""
+    result = _check(learner)
+    failed = {t["name"] for t in result.tests if t["status"] != "pass"}
+    assert failed == {"test_cache_contents_after_prefill", "test_decode_from_hugging_face_keys"}, \
+        bothways.describe(result)
+    for test in result.tests:
+        if test["status"] != "pass":
+            bothways.assert_fails_by_name(result, MISTAKES[learner], test["message"])

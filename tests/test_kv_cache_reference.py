@@ -102,6 +102,35 @@ def test_cached_keys_and_values_are_hugging_faces(golden, fx):
         assert np.abs(store[i][1] - golden["values"][i]).max() <= TOL
 
 
+def test_a_cache_filled_with_hugging_faces_keys_continues_it(golden, fx):
+    """Kata 19's cache-content lines: the numpy Llama continuing Hugging Face's cache after the
+    prompt gives Hugging Face's next logits; the same keys rotated once more by their positions
+    (a model that rotates what it reads) land far off; Hugging Face's keys rotated back are the
+    keys before RoPE (k_proj's, split into heads); repeated heads are another shape."""
+    cfg, prompt = fx.config, int(golden["calls"][0])
+    held = {i: (golden["keys"][i][:, :, :prompt], golden["values"][i][:, :, :prompt])
+            for i in range(cfg.num_hidden_layers)}
+    nxt = golden["ids"][:, prompt:prompt + 1]
+    right = L.cached_logits([nxt], fx.weights, cfg, held=held)[0][0]
+    top = golden["top_ids"][prompt:prompt + 1]
+    theirs = golden["top_logits"][prompt:prompt + 1]
+    assert (np.abs(np.take_along_axis(right, top, -1) - theirs) - RTOL * np.abs(theirs)).max() <= TOL
+    cos, sin = L.rotary_tables(cfg.head_dim, prompt, cfg.rope_theta)
+    twice = {i: (L.apply_rotary(k, cos, sin), v) for i, (k, v) in held.items()}
+    wrong = L.cached_logits([nxt], fx.weights, cfg, held=twice)[0][0]
+    print(f"  keys rotated twice: off by {np.abs(wrong - right).max():.3g}")
+    assert np.abs(np.take_along_axis(wrong - right, top, -1)).max() > MARGIN
+    x = fx.weights["model.embed_tokens.weight"][golden["ids"][:, :prompt]]
+    normed = L.rms_norm(x, fx.weights["model.layers.0.input_layernorm.weight"], cfg.rms_norm_eps)
+    raw = L._heads(L._linear(normed, fx.weights, "model.layers.0.self_attn.k_proj.weight"),
+                   cfg.num_key_value_heads, cfg.head_dim)
+    back = L.apply_rotary(held[0][0].astype(np.float64), cos, -sin)
+    assert np.abs(back - raw).max() <= TOL
+    assert np.abs(back - held[0][0]).max() > MARGIN
+    assert L.repeat_kv(held[0][0], cfg.num_attention_heads // cfg.num_key_value_heads).shape[1] \
+        == cfg.num_attention_heads != cfg.num_key_value_heads
+
+
 @pytest.mark.parametrize("flag", L.CACHE_FLAGS)
 def test_each_mistake_is_far_off_where_it_shows(golden, fx, flag):
     calls = _calls(golden)

@@ -371,17 +371,20 @@ def _cached_attention(x, weights, prefix, cfg, store, layer, f):
     return _linear(merged, weights, prefix + "o_proj.weight")
 
 
-def cached_logits(calls, weights, cfg, **flags) -> list:
+def cached_logits(calls, weights, cfg, held: dict | None = None, **flags) -> list:
     """LlamaForCausalLM called once per entry of `calls` with one KV cache: calls[0] is the
     prompt (prefill), each later entry the tokens that continue it, each (batch, seq) ids.
     Returns each call's logits (batch, seq, vocab). Without flags, call c's logits are logits()
     of the whole sequence so far at its positions. Where the code that commits a mistake would
-    raise (shapes that do not broadcast), that call and the later ones are None."""
+    raise (shapes that do not broadcast), that call and the later ones are None.
+
+    `held`: what the cache holds before calls[0] (layer -> (keys, values), keys after RoPE and
+    before repeat_kv, (batch, kv_heads, positions, head_dim)); calls[0] then continues it."""
     f = _take(flags, CACHE_FLAGS)
     cfg = Config.of(cfg)
     head = weights.get("lm_head.weight")
     head = _f64(weights["model.embed_tokens.weight"] if head is None else head)
-    store: dict = {}
+    store: dict = {layer: (_f64(k), _f64(v)) for layer, (k, v) in (held or {}).items()}
     out: list = []
     for ids in calls:
         x = _f64(weights["model.embed_tokens.weight"])[_batch(ids)]

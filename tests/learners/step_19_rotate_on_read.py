@@ -1,7 +1,9 @@
-"""Kata 19, written another way: the cache keeps the keys BEFORE RoPE and every call rotates all
-of them by their own positions 0 .. start + seq - 1 (more work per step, the same numbers); the
-model is composed, not inherited, around kata 17's LlamaModel; generate calls model.forward with
-keywords and keeps numpy ids."""
+"""Kata 19 mistake: keys cached before RoPE (rotated on every read). The cache keeps the
+keys BEFORE RoPE and every call rotates all of them by their own positions 0 .. start + seq - 1.
+The logits are right (more work per step, the same numbers), but the cache breaks the contract:
+it does not hold Hugging Face's keys, and a cache filled with keys after RoPE gets them rotated
+twice. Otherwise written another way: the model is composed, not inherited, around kata 17's
+LlamaModel; generate calls model.forward with keywords and keeps numpy ids."""
 import math
 
 import numpy as np

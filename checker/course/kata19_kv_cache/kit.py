@@ -21,6 +21,7 @@ from checker.child.testkit import (FAILED, attempt, build, expect, expect_close,
                                    root, run, tensor)
 
 LOGITS_ATOL = 1e-3  # as kata 17: logits of size ~15 in float32; a correct model is within 1e-4
+KEYS_ATOL = 1e-4  # cached keys and values up to ~5 in float32 (the reference: within 1e-6 + 1e-4 * |expected|)
 KV_SHAPE = (1, 2, 16)  # (batch, kv_heads, head_dim) of the tiny Llama's keys
 
 
@@ -93,6 +94,7 @@ class Call:
     logits: np.ndarray | None = None  # (batch, seq, vocab)
     problem: str | None = None  # why there are no logits
     lengths: list = field(default_factory=list)  # get_seq_length(layer) for every layer, after
+    updates: list = field(default_factory=list)  # the model's cache.update calls (Update), in order
 
 
 def describe_call(index: int, calls: list[np.ndarray]) -> str:
@@ -116,18 +118,21 @@ def run_calls(learner, calls: list[np.ndarray], layers: int) -> list[Call] | Non
         if cache is None:
             return None
         done: list[Call] = []
+        watched = Watched(cache)
         try:
             for index, ids in enumerate(calls):
                 what = describe_call(index, calls)
                 call = Call(ids)
                 done.append(call)
                 try:
-                    value = call_model(the_model, plain, ids_tensor(ids), cache)
+                    value = call_model(the_model, plain, ids_tensor(ids), watched)
                 except Unstaged:
                     raise
                 except Exception as exc:  # noqa: BLE001 - the learner's error is the message
                     call.problem = failure(what, exc)
                     return done
+                finally:
+                    call.updates = watched.take()
                 call.logits, call.problem = logits_of(value, what)
                 if call.logits is None:
                     return done
@@ -143,6 +148,86 @@ def _length(cache, layer: int):
         return int(cache.get_seq_length(layer))
     except Exception as exc:  # noqa: BLE001
         return f"get_seq_length({layer}) raised {type(exc).__name__}: {exc}"
+
+
+# ---- what the cache is given and holds, watched ----------------------------------------------
+
+@dataclass
+class Update:
+    layer: object  # the layer_idx the model gave
+    shape: tuple  # the shape of the key_states the model gave
+    out: object  # what your update returned: all of that layer's (keys, values) so far (None:
+                 # it raised)
+
+
+class Watched:
+    """Stands in for your cache in your model's calls: passes every call on to your cache and
+    records what each update was given and returned. Anything else is your cache's. Only
+    update and get_seq_length are read: your cache is not opened."""
+
+    def __init__(self, cache):
+        object.__setattr__(self, "_cache", cache)
+        object.__setattr__(self, "_updates", [])
+
+    def update(self, *args, **kwargs):
+        given = dict(zip(("key_states", "value_states", "layer_idx"), args), **kwargs)
+        update = Update(given.get("layer_idx"), _shape(given.get("key_states")), None)
+        self._updates.append(update)  # before the call: an update that raises is seen too
+        update.out = self._cache.update(*args, **kwargs)
+        return update.out
+
+    def get_seq_length(self, *args, **kwargs):
+        return self._cache.get_seq_length(*args, **kwargs)
+
+    def take(self) -> list:
+        """The updates recorded since the last take()."""
+        taken = list(self._updates)
+        self._updates.clear()
+        return taken
+
+    def __getattr__(self, name):  # only for names the stand-in lacks: your cache's own
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self._cache, name)
+
+    def __setattr__(self, name, value):
+        setattr(self._cache, name, value)
+
+    def __bool__(self):
+        return bool(self._cache)
+
+
+def held(updates: list, layer: int):
+    """What layer `layer` holds after a call, as its last update returned it (None: no update)."""
+    mine = [u for u in updates if _as_int(u.layer) == layer]
+    return mine[-1] if mine else None
+
+
+def run_filled(learner, keys: np.ndarray, values: np.ndarray, ids: np.ndarray, what: str):
+    """A new KVCache of yours filled through update with `keys` and `values` (layer, batch,
+    kv_heads, positions, head_dim), layer by layer, then your model on `ids` with it: (logits or
+    None, the problem, the updates your model made). None when nothing could run (said)."""
+    the_model = model(learner)
+    if the_model is None:
+        return None
+    for plain in (False, True):
+        cache = new_cache(learner)
+        if cache is None:
+            return None
+        for layer in range(keys.shape[0]):
+            step = f"{what}: filling it, update(keys, values, {layer})"
+            if cache_update(cache, keys[layer], values[layer], layer, step) is None:
+                return None
+        watched = Watched(cache)
+        try:
+            value = call_model(the_model, plain, ids_tensor(ids), watched)
+        except Unstaged:
+            continue
+        except Exception as exc:  # noqa: BLE001 - the learner's error is the message
+            return None, failure(what, exc), watched.take()
+        logits, problem = logits_of(value, what)
+        return logits, problem, watched.take()
+    return None
 
 
 # ---- generate, watched ---------------------------------------------------------------------
@@ -320,8 +405,11 @@ def random_kv(rng, batch: int, positions: int) -> np.ndarray:
 def cache_update(cache, k, v, layer: int, what: str):
     """cache.update(k, v, layer) as numpy (keys, values), or None after saying why."""
     out = attempt(what, lambda: cache.update(tensor(k), tensor(v), layer))
-    if out is FAILED:
-        return None
+    return None if out is FAILED else returned(out, what)
+
+
+def returned(out, what: str):
+    """What an update returned as numpy (keys, values), or None after saying why."""
     if not (isinstance(out, (tuple, list)) and len(out) == 2):
         expect(False, f"{what} returned {type(out).__name__}; expected a pair (keys, values) of "
                       "that layer's tensors so far.")
@@ -366,6 +454,18 @@ def expect_update(what: str, got, keys: list, values: list, wrong: dict) -> bool
             and expect_close(f"{what}: the values returned", got[1], want_v, atol=0, rtol=0,
                              mistakes={"keys and values are swapped: update returns (keys, values)":
                                        want_k}))
+
+
+def expect_named(what: str, actual, expected: np.ndarray, mistakes: dict, atol: float) -> bool:
+    """As expect_close, naming the mistake (advice -> what it gives) that `actual` reproduces."""
+    if actual is None:
+        return False
+    message = diagnose.compare(what, actual, expected, atol=atol)
+    if message is not None:
+        advice = diagnose.recognise(actual, mistakes, atol=atol)
+        if advice:
+            message += f"\nThis is what happens with {advice}"
+    return expect(message is None, message or "")
 
 
 def plural(n: int) -> str:

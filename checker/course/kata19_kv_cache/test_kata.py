@@ -1,8 +1,9 @@
 """Kata 19: KVCache, CachedLlamaForCausalLM and generate against Hugging Face's LlamaForCausalLM
 with its own cache (DynamicCache) on the tiny Llama: the cache's bookkeeping, the logits of every
 call of a teacher-forced run (the prompt, one token at a time, a chunk of four with tokens
-cached, one more), the same model without a cache, and generate's greedy tokens, with what each
-call of your model is given. Named mistakes are what the numpy Llama computes with each one
+cached, one more), the same model without a cache, what the cache holds (Hugging Face's cached keys
+and values, read through what update returns) and a cache filled with them through update, and
+generate's greedy tokens, with what each call of your model is given. Named mistakes are what the numpy Llama computes with each one
 (checker/models/llama.py, CACHE_MISTAKES)."""
 
 import functools
@@ -100,6 +101,47 @@ UPDATE_MISTAKES = {
 # The same, when one store serves both layers (its keys are made in the test).
 SHARED = ("one cache is shared by all layers: layer 1's update returned layer 0's keys too. Keep "
           "each layer's keys and values apart: layer_idx picks the layer's own.")
+
+
+# What a cache holds: a mistake -> what it says (the numbers of its config filled in).
+ROTATED_ON_READ = (
+    "keys cached before RoPE (rotated on every read): your cache holds each key as k_proj gives "
+    "it, and your model rotates all of them again at every call. The logits come out right, but "
+    "every step rotates every cached key once more, and a cache that holds keys the way Hugging "
+    "Face's does (and as kata chat's compiled step fills yours), after RoPE, gets them rotated "
+    "twice. Rotate k by its own positions once, before cache.update; cache the rotated keys and "
+    "use what update returns as it is.")
+REPEATED_HEADS = (
+    "repeated kv heads cached (repeat_kv before the cache): your cache holds num_attention_heads "
+    "({q}) heads, each of the num_key_value_heads ({kv}) heads copied {n} times: {n} times the "
+    "memory ({smol} times on SmolLM2), the saving of grouped-query attention lost, and a cache "
+    "that holds {kv} heads, as Hugging Face's does, no longer fits your model. Give cache.update k "
+    "and v with num_key_value_heads heads, and call repeat_kv on the keys and values it returns.")
+
+
+def _repeated_heads_advice() -> str:
+    c = _config()
+    return REPEATED_HEADS.format(q=c.num_attention_heads, kv=c.num_key_value_heads,
+                                 n=c.num_attention_heads // c.num_key_value_heads, smol=3)
+
+
+def _prompt_length() -> int:
+    return int(_golden()["calls"][0])
+
+
+def _cached_by_hugging_face(layer: int) -> tuple[np.ndarray, np.ndarray]:
+    """Layer `layer`'s keys (after RoPE) and values in Hugging Face's cache after the prefill:
+    (1, num_key_value_heads, prompt, head_dim) each."""
+    g, prompt = _golden(), _prompt_length()
+    return g["keys"][layer][:, :, :prompt], g["values"][layer][:, :, :prompt]
+
+
+def _unrotated(keys: np.ndarray, turns: int = -1) -> np.ndarray:
+    """Keys at positions 0 .. n - 1 rotated `turns` more times by their own positions (-1: the
+    keys before RoPE; +1: rotated twice)."""
+    c = _config()
+    cos, sin = llama.rotary_tables(c.head_dim, keys.shape[2], c.rope_theta)
+    return llama.apply_rotary(np.asarray(keys, dtype=np.float64), cos, turns * sin)
 
 
 # ---- the cache's own bookkeeping -----------------------------------------------------------------
@@ -228,6 +270,79 @@ def test_cached_equals_uncached(learner):
                             kit.top(call.logits[0], g["top_ids"][rows]), plain[rows],
                             atol=kit.LOGITS_ATOL):
             return
+
+
+# ---- what the cache holds: Hugging Face's keys and values -----------------------------------------
+
+def test_cache_contents_after_prefill(learner):
+    """What each layer's last cache.update of the prefill returned (all that layer holds):
+    Hugging Face's cached keys, after RoPE, and values, num_key_value_heads heads each."""
+    done = _run(learner)
+    if done is None:
+        return
+    prefill = kit.describe_call(0, kit.calls_of(_golden()))
+    if done[0].logits is None:
+        first_line = next(iter((done[0].problem or "").splitlines()), "")
+        expect(False, f"What your cache holds after {prefill} was not read: the call failed. "
+                      f"{first_line}")
+        return
+    n_rep = _config().num_attention_heads // _config().num_key_value_heads
+    repeated = _repeated_heads_advice()
+    for layer in range(_config().num_hidden_layers):
+        update = kit.held(done[0].updates, layer)
+        if not expect(update is not None,
+                      f"{prefill} never called cache.update(k, v, {layer}): every layer puts its "
+                      "new keys and values into the cache and attends to what update returns."):
+            return
+        what = f"{prefill}: what cache.update(k, v, {layer}) returned, all that layer {layer} holds,"
+        got = kit.returned(update.out, what)
+        if got is None:
+            return
+        keys, values = _cached_by_hugging_face(layer)
+        if not (kit.expect_named(f"{what} its keys against Hugging Face's cached keys (after RoPE)",
+                                 got[0], keys, {repeated: llama.repeat_kv(keys, n_rep),
+                                                ROTATED_ON_READ: _unrotated(keys)},
+                                 atol=kit.KEYS_ATOL)
+                and kit.expect_named(f"{what} its values against Hugging Face's cached values",
+                                     got[1], values, {repeated: llama.repeat_kv(values, n_rep)},
+                                     atol=kit.KEYS_ATOL)):
+            return
+
+
+def test_decode_from_hugging_face_keys(learner):
+    """A new KVCache of yours filled through update with Hugging Face's cached keys and values of
+    the prompt, as kata chat's compiled step fills it; then the next token: Hugging Face's
+    logits."""
+    g, prompt, c = _golden(), _prompt_length(), _config()
+    held = [_cached_by_hugging_face(layer) for layer in range(c.num_hidden_layers)]
+    keys, values = np.stack([k for k, _ in held]), np.stack([v for _, v in held])
+    ids = g["ids"][:, prompt:prompt + 1]
+    what = (f"CachedLlamaForCausalLM(ids, cache) (1 new token; the cache a new KVCache of yours "
+            f"given Hugging Face's cached keys and values of the {prompt}-token prompt through "
+            "update, layer by layer)")
+    result = kit.run_filled(learner, keys, values, ids, what)
+    if result is None:
+        return
+    logits, problem, updates = result
+    heads = {u.shape[1] for u in updates if len(u.shape) == 4}
+    if c.num_attention_heads in heads and c.num_attention_heads != c.num_key_value_heads:
+        expect(False, (problem or what) + f"\nYour model gave cache.update keys of "
+                      f"{c.num_attention_heads} heads; the cache holds Hugging Face's "
+                      f"{c.num_key_value_heads}.\nThis is what happens with {_repeated_heads_advice()}")
+        return
+    if problem:
+        expect(False, problem)
+        return
+    vocab = g["last_logits"].shape[0]
+    if not expect(logits.shape == (1, 1, vocab), f"{what} returned shape {logits.shape}; expected "
+                                                 f"{(1, 1, vocab)}."):
+        return
+    top_ids = g["top_ids"][prompt:prompt + 1]
+    twice = llama.cached_logits([ids], weights64(), c, held={
+        layer: (_unrotated(k, turns=1), v) for layer, (k, v) in enumerate(held)})[0]
+    kit.expect_named(f"{what}: the logits of Hugging Face's 20 most likely tokens",
+                     kit.top(logits[0], top_ids), g["top_logits"][prompt:prompt + 1],
+                     {ROTATED_ON_READ: kit.top(twice[0], top_ids)}, atol=kit.LOGITS_ATOL)
 
 
 # ---- generate ------------------------------------------------------------------------------------
