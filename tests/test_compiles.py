@@ -24,7 +24,48 @@ def test_max_says_it_without_us():
 
 
 def test_silenced_by_the_checker():
-    assert _stderr("from checker import compiles\ncompiles.silence()\n" + SAY) == ""
-    assert _stderr("from checker import compiles\n"
+    assert _stderr("from checker.child import compiles\ncompiles.silence()\n" + SAY) == ""
+    assert _stderr("from checker.child import compiles\n"
                    "compiles.install(lambda name: None, lambda name, s: None)\n" + SAY) == ""
 
+
+
+def _notices(tmp_path, compiles: list[tuple[str, float]]) -> list[str]:
+    """What a check's watchdog tells the learner of these compiles, ended in this order."""
+    from checker.check.watchdog import CompileClock
+    from checker.protocol import CompileMarkers
+
+    said = []
+    clock = CompileClock(tmp_path, lambda kind, text: said.append((kind, text)))
+    markers = CompileMarkers(tmp_path)
+    for name, seconds in compiles:
+        markers.ended(name, seconds)
+    clock.tick(0.0)
+    assert {kind for kind, _ in said} <= {"compiled"}
+    return [text for _, text in said]
+
+
+def test_compile_notices_say_what_is_cached(tmp_path):
+    """An op family is cached once compiled; a graph the eager interpreter refuses
+    (F.repeat_interleave in kata 15) is compiled again in every check: the notices never call
+    the second "once" or "cached", and `kata setup` is named once, with a family."""
+    from checker.output.terminal import compiling_part
+    from checker.protocol import CompileMarkers
+
+    refused, family = CompileMarkers.REFUSED, "gather_GatherOp"
+    said = _notices(tmp_path, [(refused, 62.0), (family, 20.0), ("matmul_MatmulOp", 30.0),
+                               (family, 0.2)])  # a load from MAX's cache: not said
+    assert said == [
+        f"MAX compiled {refused} in 62 s, not counted against the check's limit. Such a graph is "
+        "not cached between checks: every check compiles it again. Your lesson shows a spelling "
+        "that runs without it.",
+        f"MAX compiled {family} for this machine in 20 s, not counted against the check's limit. "
+        "It is cached now: later checks and runs reuse it. `kata setup` compiles every operation "
+        "ahead of time.",
+        "MAX compiled matmul_MatmulOp for this machine in 30 s, not counted against the check's "
+        "limit. It is cached now: later checks and runs reuse it.",
+    ]
+    assert "once" not in said[0] and "cached now" not in said[0]
+    # the verdict line, which sums both kinds, does not call them "once" either
+    assert compiling_part(82.4) == ", 82 s of it MAX compiling, not counted"
+    assert "once" not in compiling_part(82.4) and compiling_part(0.5) == ""
