@@ -69,3 +69,34 @@ def test_compile_notices_say_what_is_cached(tmp_path):
     # the verdict line, which sums both kinds, does not call them "once" either
     assert compiling_part(82.4) == ", 82 s of it MAX compiling, not counted"
     assert "once" not in compiling_part(82.4) and compiling_part(0.5) == ""
+
+
+def test_each_notice_is_its_own_line_before_the_advice(monkeypatch, capsys):
+    """Output that is not a terminal: a compile notice is a line of its own, on stdout with the
+    rest, in the order it happened: before the verdict and "Stuck? `kata hint 13`.", never on
+    that line (on stderr it could land after it in a log that holds both)."""
+    from checker.check.verdict import CheckResult, Status
+    from checker.check.watchdog import compiled_notice
+    from checker.cli import check
+    from checker.curriculum import load_curriculum
+
+    curriculum = load_curriculum(REPO)
+    kata = curriculum.get(13)
+    notice = compiled_notice("rms_norm", 21.0, tell_setup=True)
+
+    def fake_check(curriculum, store, kata, force=False, on_event=None):
+        on_event("checking", f"{kata.number}. {kata.title}")
+        on_event("compiled", notice)
+        return CheckResult(kata.number, kata.slug, Status.FAIL, compile_s=21.0,
+                           tests=[{"name": "test_matches_hf", "status": "fail", "message": "off"}])
+
+    monkeypatch.setattr(check, "check_kata", fake_check)
+    monkeypatch.setattr(check.console, "width", 200)
+    check.check_and_show(curriculum, None, kata, force=False)
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert err == "", err
+    assert lines[0] == f"Checking kata 13: {kata.title} ..."
+    assert lines[1] == "  " + notice
+    assert lines[-1] == f"Fix {kata.file} and run `kata check 13` again. Stuck? `kata hint 13`."
+    assert sum("MAX compiled" in line for line in lines) == 1
