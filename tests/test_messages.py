@@ -48,3 +48,56 @@ def test_max_rebind_advice_is_said_in_the_learners_terms():
 
     other = describe_exception(_raised("shapes differ"), set())
     assert other == "ValueError: shapes differ"
+
+
+UNPERMUTED = ("Q and K are not un-permuted: llama.cpp stores each head's rows interleaved for its "
+              "RoPE. Undo it: w.reshape(heads, rows // heads // 2, 2, cols).swapaxes(1, 2).")
+
+
+def test_kata18_tensors_message_names_a_mistake_once():
+    """60 q/k tensors not un-permuted: four shown with their numbers, each in its own
+    parentheses, then the mistake said once (it was said after each of the four, run into the
+    numbers)."""
+    from checker.course.kata18_real_weights.kit import tensors_message
+
+    wrong = [(f"model.layers.{i // 2}.self_attn.{'qk'[i % 2]}_proj.weight",
+              f"at flat index 7 Hugging Face has 0.0{i + 1}, yours -0.0{i + 1}", UNPERMUTED)
+             for i in range(60)]
+    assert tensors_message(wrong) == (
+        "60 tensors differ from Hugging Face's: "
+        "model.layers.0.self_attn.q_proj.weight (at flat index 7 Hugging Face has 0.01, yours -0.01); "
+        "model.layers.0.self_attn.k_proj.weight (at flat index 7 Hugging Face has 0.02, yours -0.02); "
+        "model.layers.1.self_attn.q_proj.weight (at flat index 7 Hugging Face has 0.03, yours -0.03); "
+        "model.layers.1.self_attn.k_proj.weight (at flat index 7 Hugging Face has 0.04, yours -0.04); "
+        "and 56 more. " + UNPERMUTED)
+    one = tensors_message([("model.norm.weight", "at flat index 3 Hugging Face has 1, yours 2", "")])
+    assert one == ("1 tensor differs from Hugging Face's: model.norm.weight (at flat index 3 "
+                   "Hugging Face has 1, yours 2).")
+
+
+def test_kata18_answer_token_shows_ids_and_text():
+    """The chat answer's line shows the tokens as text beside their ids (2 alone said nothing:
+    it is the end of the turn)."""
+    from checker.course.kata18_real_weights.kit import answer_token_message
+
+    words = {2: "<|im_end|>", 504: "The"}
+    said = answer_token_message(1, 2, 504, "The capital of France is Paris.",
+                                lambda ids: "".join(words[i] for i in ids))
+    assert said == ("answer token 1 is 2 ('<|im_end|>'); Hugging Face's is 504 ('The') "
+                    "(its answer: 'The capital of France is Paris.').")
+    assert answer_token_message(1, 2, 504, "x", None) == \
+        "answer token 1 is 2; Hugging Face's is 504 (its answer: 'x')."
+
+
+def test_kata18_answer_token_text_is_the_files_own(tmp_path):
+    """The words come from the GGUF file's tokenizer: 2 is the end of the turn, 504 "The"."""
+    from checker.models.llama_tokenizer import GGUFTokenizer
+    from checker.models.smollm2 import SPEC, cache_dir
+
+    path = cache_dir() / SPEC.filename
+    if not path.is_file():
+        pytest.skip("SmolLM2's GGUF file is not in the model cache (kata setup fetches it)")
+    from checker.course.kata18_real_weights.kit import token_text
+
+    decode = GGUFTokenizer.from_gguf(path).decode
+    assert (token_text(decode, 2), token_text(decode, 504)) == ("'<|im_end|>'", "'The'")
