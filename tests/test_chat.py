@@ -7,6 +7,7 @@ Once kata 20 passes, the learner's own sample_next_token chooses each token (--t
 from __future__ import annotations
 
 import importlib
+import re
 import textwrap
 from types import SimpleNamespace
 
@@ -21,6 +22,7 @@ from checker.progress import ProgressStore, record_attempt
 from conftest import RELEASED, assert_no_traceback, mutate, place_learner, place_solution, run_kata_cli
 
 QUESTION = "What is the capital of France?"
+SPEED = r"\(\d+ tokens? in [\d.]+ s, [\d.]+ (tokens/s|s/token)\)"  # chat_child.answer_note's line
 SAMPLER = 20  # the kata whose sample_next_token chat uses (curriculum.yaml: provides: sampler)
 
 
@@ -76,7 +78,7 @@ def test_chat_answers_with_the_learners_own_model(course):
     assert_no_traceback(out, err)
     assert code == EXIT_PASS, out + err
     assert "The capital of France is Paris." in out, out + err
-    assert "tokens/s" in err and "your katas 2, 13-18 (model), with" in err
+    assert re.search(SPEED, err) and "your katas 2, 13-18 (model), with" in err, err
     assert "Greedy" in err and f"{SAMPLER} (sampling)" not in err
     assert "on the fly" not in out + err  # MAX's own chatter stays out of the conversation
 
@@ -196,6 +198,68 @@ def test_a_learners_sampler_returning_no_token_id_is_one_clear_error(drawn):
         _chooser(0.7, sampler)(LOGITS, IDS)
 
 
+@pytest.mark.parametrize("tokens,seconds,max_tokens,ended,line", [
+    (8, 0.4, 64, True, "(8 tokens in 0.4 s, 20.0 tokens/s)"),
+    (1, 0.5, 64, True, "(1 token in 0.5 s, 2.0 tokens/s)"),
+    (3, 29.6, 64, True, "(3 tokens in 29.6 s, 9.9 s/token)"),  # never "0.1 tokens/s" or "0.0"
+    (1, 41.0, 64, True, "(1 token in 41.0 s, 41.0 s/token)"),
+    (0, 0.2, 64, True, "(0 tokens in 0.2 s)"),  # the model ended its turn at once
+    (64, 3.2, 64, False, "(64 tokens in 3.2 s, 20.0 tokens/s; stopped at 64 tokens: "
+                         "`kata chat --max-tokens 256` for longer answers)"),
+    (12, 60.0, 12, False, "(12 tokens in 60.0 s, 5.0 s/token; stopped at 12 tokens: "
+                          "`kata chat --max-tokens 256` for longer answers)"),
+    (300, 10.0, 300, False, "(300 tokens in 10.0 s, 30.0 tokens/s; stopped at 300 tokens: "
+                            "`kata chat --max-tokens 1024` for longer answers)"),
+    (1024, 40.0, 1024, False, "(1024 tokens in 40.0 s, 25.6 tokens/s; stopped at 1024 tokens: "
+                              "1024 is the most `kata chat` gives)"),
+])
+def test_the_line_after_an_answer(tokens, seconds, max_tokens, ended, line):
+    """Counted in words (1 token), a slow model's speed in s/token rather than "0.0 tokens/s",
+    and an answer cut at --max-tokens says so and how to ask for more."""
+    from checker.play.chat_child import answer_note
+
+    assert answer_note(tokens, seconds, max_tokens, ended) == line
+
+
+def test_most_tokens_is_the_commands_bound():
+    from checker.cli.play import chat_command
+    from checker.play.chat_child import MOST_TOKENS
+
+    option = next(p for p in chat_command.params if p.name == "max_tokens")
+    assert option.type.max == MOST_TOKENS and option.default == 64
+
+
+def test_reply_says_whether_the_model_ended_its_answer(capsys):
+    """reply() tells an answer the model ended (its end-of-turn token) from one cut at max_tokens."""
+    from checker.play.chat_child import reply
+
+    class Tokenizer:
+        eos_token_id = 9
+
+        def apply_chat_template(self, messages, add_generation_prompt=True):
+            return "q"
+
+        def encode(self, text):
+            return [1]
+
+        def decode(self, ids, skip_special_tokens=False):
+            return "".join(chr(ord("a") + i) for i in ids)
+
+    class Model:
+        def __init__(self, tokens):
+            self.tokens = iter(tokens)
+
+        def next_logits(self, ids):
+            return np.eye(10, dtype=np.float32)[next(self.tokens)]
+
+    greedy = _chooser(0.0)
+    text, tokens, _, ended = reply(Model([0, 1, 9]), Tokenizer(), [], 64, greedy)
+    assert (text, tokens, ended) == ("ab", 2, True)
+    text, tokens, _, ended = reply(Model([0, 1, 2, 3]), Tokenizer(), [], 3, greedy)
+    assert (text, tokens, ended) == ("abc", 3, False)
+    capsys.readouterr()
+
+
 def _cache_kata_passed(course):
     """The reference katas up to the KV cache's in katas/, all recorded as passed."""
     curriculum = load_curriculum(course)
@@ -218,7 +282,7 @@ def test_chat_uses_the_learners_kv_cache_once_it_passes(course):
     assert "The capital of France is Paris." in out, out + err
     assert f"{cache.number} (KV cache)" in err and "No KV cache yet" not in err, err
     assert "ready in" in err and "could not run as one compiled graph" not in err, err
-    assert base.number != cache.number and "tokens/s" in err
+    assert base.number != cache.number and re.search(SPEED, err), err
 
 
 def test_chat_runs_a_cache_that_cannot_compile_step_by_step(course, tmp_path):

@@ -24,7 +24,79 @@ def test_max_says_it_without_us():
 
 
 def test_silenced_by_the_checker():
-    assert _stderr("from checker import compiles\ncompiles.silence()\n" + SAY) == ""
-    assert _stderr("from checker import compiles\n"
+    assert _stderr("from checker.child import compiles\ncompiles.silence()\n" + SAY) == ""
+    assert _stderr("from checker.child import compiles\n"
                    "compiles.install(lambda name: None, lambda name, s: None)\n" + SAY) == ""
 
+
+
+def _notices(tmp_path, compiles: list[tuple[str, float]]) -> list[str]:
+    """What a check's watchdog tells the learner of these compiles, ended in this order."""
+    from checker.check.watchdog import CompileClock
+    from checker.protocol import CompileMarkers
+
+    said = []
+    clock = CompileClock(tmp_path, lambda kind, text: said.append((kind, text)))
+    markers = CompileMarkers(tmp_path)
+    for name, seconds in compiles:
+        markers.ended(name, seconds)
+    clock.tick(0.0)
+    assert {kind for kind, _ in said} <= {"compiled"}
+    return [text for _, text in said]
+
+
+def test_compile_notices_say_what_is_cached(tmp_path):
+    """An op family is cached once compiled; a graph the eager interpreter refuses
+    (F.repeat_interleave in kata 15) is compiled again in every check: the notices never call
+    the second "once" or "cached", and `kata setup` is named once, with a family."""
+    from checker.output.terminal import compiling_part
+    from checker.protocol import CompileMarkers
+
+    refused, family = CompileMarkers.REFUSED, "gather_GatherOp"
+    said = _notices(tmp_path, [(refused, 62.0), (family, 20.0), ("matmul_MatmulOp", 30.0),
+                               (family, 0.2)])  # a load from MAX's cache: not said
+    assert said == [
+        f"MAX compiled {refused} in 62 s, not counted against the check's limit. Such a graph is "
+        "not cached between checks: every check compiles it again. Your lesson shows a spelling "
+        "that runs without it.",
+        f"MAX compiled {family} for this machine in 20 s, not counted against the check's limit. "
+        "It is cached now: later checks and runs reuse it. `kata setup` compiles every operation "
+        "ahead of time.",
+        "MAX compiled matmul_MatmulOp for this machine in 30 s, not counted against the check's "
+        "limit. It is cached now: later checks and runs reuse it.",
+    ]
+    assert "once" not in said[0] and "cached now" not in said[0]
+    # the verdict line, which sums both kinds, does not call them "once" either
+    assert compiling_part(82.4) == ", 82 s of it MAX compiling, not counted"
+    assert "once" not in compiling_part(82.4) and compiling_part(0.5) == ""
+
+
+def test_each_notice_is_its_own_line_before_the_advice(monkeypatch, capsys):
+    """Output that is not a terminal: a compile notice is a line of its own, on stdout with the
+    rest, in the order it happened: before the verdict and "Stuck? `kata hint 13`.", never on
+    that line (on stderr it could land after it in a log that holds both)."""
+    from checker.check.verdict import CheckResult, Status
+    from checker.check.watchdog import compiled_notice
+    from checker.cli import check
+    from checker.curriculum import load_curriculum
+
+    curriculum = load_curriculum(REPO)
+    kata = curriculum.get(13)
+    notice = compiled_notice("rms_norm", 21.0, tell_setup=True)
+
+    def fake_check(curriculum, store, kata, force=False, on_event=None):
+        on_event("checking", f"{kata.number}. {kata.title}")
+        on_event("compiled", notice)
+        return CheckResult(kata.number, kata.slug, Status.FAIL, compile_s=21.0,
+                           tests=[{"name": "test_matches_hf", "status": "fail", "message": "off"}])
+
+    monkeypatch.setattr(check, "check_kata", fake_check)
+    monkeypatch.setattr(check.console, "width", 200)
+    check.check_and_show(curriculum, None, kata, force=False)
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert err == "", err
+    assert lines[0] == f"Checking kata 13: {kata.title} ..."
+    assert lines[1] == "  " + notice
+    assert lines[-1] == f"Fix {kata.file} and run `kata check 13` again. Stuck? `kata hint 13`."
+    assert sum("MAX compiled" in line for line in lines) == 1

@@ -9,6 +9,7 @@ Kata 18 reads SmolLM2's GGUF file (fetched once into the model cache, as `kata s
 from __future__ import annotations
 
 import functools
+import re
 import tempfile
 from pathlib import Path
 
@@ -109,3 +110,20 @@ def test_correct_but_different_passes(learner):
 def test_mistake_fails_by_name(learner):
     result = _check(learner)
     bothways.assert_fails_by_name(result, MUTANTS[learner][2])
+
+
+def test_not_unpermuted_reads_once_and_in_words():
+    """Q and K not un-permuted (the same check as its line above, cached): the tensors' line
+    names the mistake once, after the numbers; the answer's line shows the tokens as text beside
+    their ids (the real model ends its turn at once: token 2, "<|im_end|>", for Hugging Face's
+    504, "The")."""
+    result = _check("step_18_not_unpermuted.py")
+    messages = {t["name"]: t.get("message") or "" for t in result.tests}
+    tensors = messages["test_tensors_match_hf"]
+    assert tensors.count("Q and K are not un-permuted") == 1, tensors
+    assert tensors.endswith(".swapaxes(1, 2)."), tensors
+    assert "yours" in tensors and "); model.layers." in tensors, tensors
+    answer = messages["test_chat_answer"]
+    assert re.search(r"answer token \d+ is \d+ \('.*'\); Hugging Face's is \d+ \('.*'\)", answer), answer
+    # as katas/step_18.md quotes it (tests/test_lesson_claims.py holds the lesson to these words)
+    assert answer.startswith("answer token 1 is 2 ('<|im_end|>'); Hugging Face's is 504 ('The')"), answer

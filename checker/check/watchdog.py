@@ -91,20 +91,28 @@ class CompileClock:
 
     def _read_compiled(self) -> None:
         for name, seconds in self.markers.new_compiles():
-            if seconds >= NOTICE_S and name == CompileMarkers.REFUSED:
-                self._say("compiled", f"MAX compiled {name} in {seconds:.0f} s. Such a graph is "
-                                      "compiled anew in every check: your lesson shows a spelling "
-                                      "that runs without it.")
-            elif seconds >= NOTICE_S:
-                text = f"MAX compiled {name} for this machine in {seconds:.0f} s (once: it is cached now)."
-                if not self.told_setup:
-                    self.told_setup = True
-                    text += " `kata setup` compiles every operation ahead of time."
-                self._say("compiled", text)
+            if seconds >= NOTICE_S:
+                self._say("compiled", compiled_notice(name, seconds, tell_setup=not self.told_setup))
+                self.told_setup = self.told_setup or name != CompileMarkers.REFUSED
 
     def _say(self, kind: str, text: str) -> None:
         if self.on_event:
             self.on_event(kind, text)
+
+
+def compiled_notice(name: str, seconds: float, tell_setup: bool = False) -> str:
+    """What the learner is told of a compile that ended. An op family is compiled once per machine
+    and cached; a graph the eager interpreter refuses is not cached between checks: every check
+    (each a new process) compiles it again, and only a spelling without it stops that."""
+    if name == CompileMarkers.REFUSED:
+        return (f"MAX compiled {name} in {seconds:.0f} s, not counted against the check's limit. "
+                "Such a graph is not cached between checks: every check compiles it again. Your "
+                "lesson shows a spelling that runs without it.")
+    text = (f"MAX compiled {name} for this machine in {seconds:.0f} s, not counted against the "
+            "check's limit. It is cached now: later checks and runs reuse it.")
+    if tell_setup:
+        text += " `kata setup` compiles every operation ahead of time."
+    return text
 
 
 def wait(proc, deadline, status_dir: Path, log_file: Path, on_event) -> Outcome:

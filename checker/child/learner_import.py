@@ -35,10 +35,23 @@ def learner_frames(tb, files: set[str]) -> list[traceback.FrameSummary]:
     return [f for f in traceback.extract_tb(tb) if str(Path(f.filename).resolve()) in files]
 
 
-def describe_exception(exc: BaseException, files: set[str], root: Path | None = None) -> str:
-    """One paragraph: the exception, and the learner's line where it happened (our frames cut)."""
+# MAX's last word on two shapes that do not broadcast. A rebind tells MAX that two sizes it cannot
+# prove equal are equal at runtime; in the course's code the sizes really differ, so the advice
+# would only hide the mistake: it is replaced by what it means for the learner.
+MAX_REBIND_ADVICE = "Insert an explicit rebind if these dims will be equivalent at runtime."
+REBIND_MEANS = ("(MAX's advice to insert a rebind does not apply here: these sizes really differ. "
+                "One of the two tensors has the wrong shape: print both shapes just before this "
+                "line.)")
+
+
+def describe_exception(exc: BaseException, files: set[str], root: Path | None = None,
+                       rebind_means: str = REBIND_MEANS) -> str:
+    """One paragraph: the exception, and the learner's line where it happened (our frames cut).
+    MAX's advice to insert a rebind becomes `rebind_means` (a kata may say more, or "")."""
     frames = learner_frames(exc.__traceback__, files)
     text = f"{type(exc).__name__}: {exc}".strip()
+    if MAX_REBIND_ADVICE in text:
+        text = text.replace(MAX_REBIND_ADVICE if rebind_means else " " + MAX_REBIND_ADVICE, rebind_means)
     if isinstance(exc, SystemExit):
         text = f"your code called sys.exit({exc.code!r}); a kata must return its result instead"
     if not frames:

@@ -16,7 +16,7 @@ from rich.markup import escape
 from checker.check.service import check_kata
 from checker.check.verdict import CheckResult, Status
 from checker.cli import texts
-from checker.cli.common import available, console, course, errors, load_progress, print_json
+from checker.cli.common import available, console, course, load_progress, print_json
 from checker.curriculum import Curriculum, Kata
 from checker.errors import EXIT_FAIL, EXIT_LOCKED, EXIT_PASS
 from checker.fixture_files import random_weights
@@ -106,19 +106,26 @@ def check_and_show(curriculum: Curriculum, store: ProgressStore, kata: Kata, for
 
             result = check_kata(curriculum, store, kata, force=force, on_event=say)
     else:
-        def say(kind: str, text: str) -> None:
-            if kind == "checking":
-                console.print(f"Checking kata {kata.number}: {kata.title} ...")
-            else:
-                errors.print(f"  {text}", style="dim", markup=False)
-
-        result = check_kata(curriculum, store, kata, force=force, on_event=say)
+        result = check_kata(curriculum, store, kata, force=force, on_event=plain_events(kata))
     if result.status == Status.LOCKED:
         console.print(f"[dim]Kata {kata.number}: {kata.title} — locked.[/] {result.message}")
         return result
     terminal.render_result(console, result, kata)
     after(curriculum, kata, result)
     return result
+
+
+def plain_events(kata: Kata):
+    """on_event for output that is not a terminal (a pipe, a file, an editor's panel): each event
+    its own line, on stdout with the verdict and "Stuck? ...", so that the order they happened in
+    is the order they are read in (on stderr, a compile notice could land after, or beside, the
+    last line of a buffered stdout)."""
+    def say(kind: str, text: str) -> None:
+        if kind == "checking":
+            console.print(f"Checking kata {kata.number}: {kata.title} ...", markup=False)
+        else:
+            console.print(f"  {text}", style="dim", markup=False)
+    return say
 
 
 def after(curriculum: Curriculum, kata: Kata, result: CheckResult) -> None:

@@ -50,10 +50,15 @@ def render_list(console: Console, curriculum: Curriculum, progress: dict) -> Non
     console.print(escape(progress_bar(done, len(curriculum.katas))))
 
 
+def compiling_part(compile_s: float) -> str:
+    """The verdict line's word on compiling: what it cost and that it did not count. Not "once":
+    a graph MAX's eager interpreter refuses is compiled again in every check (watchdog.py)."""
+    return f", {compile_s:.0f} s of it MAX compiling, not counted" if compile_s >= 1 else ""
+
+
 def render_result(console: Console, result: CheckResult, kata: Kata) -> None:
     style = STATUS_STYLE.get(result.status, "red")
-    compiling = (f", {result.compile_s:.0f} s of it MAX compiling for this machine, once"
-                 if result.compile_s >= 1 else "")
+    compiling = compiling_part(result.compile_s)
     console.print(f"\n[bold]Kata {kata.number}: {escape(kata.title)}[/] — "
                   f"[bold {style}]{result.status.upper()}[/] ({result.duration_s:.1f} s{compiling})")
     seen_messages: set[str] = set()

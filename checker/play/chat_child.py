@@ -81,24 +81,46 @@ def sampled_token(drawn, vocab: int) -> int:
     return int(array[0])
 
 
-def reply(model, tokenizer, messages, max_tokens: int, choose) -> tuple[str, int, float]:
-    """The model's answer to the conversation, streamed; (text, tokens, seconds). model: one of
-    checker.play.decode's (next_logits(ids) -> the next token's logits); choose: token_chooser's."""
+MOST_TOKENS = 1024  # `kata chat --max-tokens`'s upper bound (checker/cli/play.py)
+
+
+def answer_note(tokens: int, seconds: float, max_tokens: int, ended: bool) -> str:
+    """The line after an answer: its tokens, time and speed (s/token when slower than one token a
+    second, so a slow model never reads "0.0 tokens/s"), and, when the answer was cut at
+    --max-tokens rather than ended by the model, that it was and how to ask for more."""
+    counted = f"{tokens} token{'' if tokens == 1 else 's'} in {seconds:.1f} s"
+    if tokens and seconds > 0:
+        rate = tokens / seconds
+        counted += f", {rate:.1f} tokens/s" if rate >= 1 else f", {seconds / tokens:.1f} s/token"
+    if ended or tokens < max_tokens:
+        return f"({counted})"
+    more = (f"`kata chat --max-tokens {min(MOST_TOKENS, max(256, 4 * max_tokens))}` for longer "
+            "answers" if max_tokens < MOST_TOKENS else f"{MOST_TOKENS} is the most `kata chat` gives")
+    return f"({counted}; stopped at {max_tokens} tokens: {more})"
+
+
+def reply(model, tokenizer, messages, max_tokens: int, choose) -> tuple[str, int, float, bool]:
+    """The model's answer to the conversation, streamed; (text, tokens, seconds, ended): ended is
+    False when the answer was cut at max_tokens. model: one of checker.play.decode's
+    (next_logits(ids) -> the next token's logits); choose: token_chooser's."""
     import numpy as np
 
     prompt = tokenizer.apply_chat_template(messages, add_generation_prompt=True)
     ids = np.array([tokenizer.encode(prompt)], dtype=np.int64)
     stream = Streamer(tokenizer)
     started = time.monotonic()
+    ended = False
     for _ in range(max_tokens):
         logits = model.next_logits(ids)  # with a KV cache, only the tokens it has not seen
         token = choose(logits, ids)
         if token == tokenizer.eos_token_id:
+            ended = True
             break
         stream(token)
         ids = np.concatenate([ids, [[token]]], axis=1)
     print(flush=True)
-    return tokenizer.decode(stream.ids, skip_special_tokens=True), len(stream.ids), time.monotonic() - started
+    return (tokenizer.decode(stream.ids, skip_special_tokens=True), len(stream.ids),
+            time.monotonic() - started, ended)
 
 
 def load_model(gguf: str, describe=None):
@@ -156,10 +178,9 @@ def main(argv: list[str]) -> int:
             if not text:
                 return 0
             messages.append({"role": "user", "content": text})
-            answer, tokens, seconds = reply(model, tokenizer, messages, int(max_tokens), choose)
+            answer, tokens, seconds, ended = reply(model, tokenizer, messages, int(max_tokens), choose)
             messages.append({"role": "assistant", "content": answer})
-            print(f"({tokens} tokens in {seconds:.1f} s, {tokens / max(seconds, 1e-9):.1f} tokens/s)",
-                  file=sys.stderr, flush=True)
+            print(answer_note(tokens, seconds, int(max_tokens), ended), file=sys.stderr, flush=True)
             if question:
                 return 0
     except Exception as exc:  # noqa: BLE001 - the learner's code: one readable message

@@ -9,7 +9,8 @@ from checker.models.llama_hf import position_weights  # numpy only: torch is imp
 from checker.models.llama_kit import SMOLLM2_135M
 from checker.child.testkit import FAILED, attempt, expect, expect_close, fixture, ids_tensor, note, run
 
-from .kit import gguf_path, learner_model, learner_state
+from .kit import (answer_token_message, decoder, gguf_path, learner_model, learner_state,
+                  tensors_message)
 
 LOGITS_ATOL = 1e-3  # a correct float32 forward of the 30 layers is within 1e-4 (LLAMA-NOTES.md)
 
@@ -81,7 +82,7 @@ def _mistake(array: np.ndarray, name: str, print_: dict, config: dict) -> str:
                                     name).items():
         where = np.argsort(row_of)  # the learner's row that holds Hugging Face's row r
         if np.allclose(array[where[r], c], print_["values"], rtol=1e-6, atol=1e-7):
-            return " " + advice
+            return advice
     return ""
 
 
@@ -102,11 +103,10 @@ def test_tensors_match_hf(learner):
             np.isclose((flat * flat).sum(), want["sum_sq"], rtol=1e-5, atol=1e-3) and \
             np.isclose(flat @ position_weights(flat.size), want["weighted_sum"], rtol=1e-5, atol=1e-3)
         if not same:
-            wrong.append(f"{name}: at flat index {want['index'][0]} Hugging Face has "
-                         f"{want['values'][0]:.6g}, yours {values[0]:.6g}"
-                         + _mistake(array, name, want, reference["config"]))
-    expect(not wrong, f"{len(wrong)} tensors differ from Hugging Face's: " + "; ".join(wrong[:4])
-           + (f"; and {len(wrong) - 4} more." if len(wrong) > 4 else "."))
+            wrong.append((name, f"at flat index {want['index'][0]} Hugging Face has "
+                                f"{want['values'][0]:.6g}, yours {values[0]:.6g}",
+                          _mistake(array, name, want, reference["config"])))
+    expect(not wrong, tensors_message(wrong))
 
 
 def test_logits_match_hf(learner):
@@ -140,8 +140,8 @@ def test_chat_answer(learner):
         last = logits[0, -1]
         token = int(np.argmax(last))
         if token != expected and last[expected] < last.max() - LOGITS_ATOL:
-            expect(False, f"answer token {step + 1} is {token}; Hugging Face's is {expected} "
-                          f"(its answer: {chat['answer_text']!r}).")
+            expect(False, answer_token_message(step + 1, token, expected, chat["answer_text"],
+                                               decoder()))
             return
         ids = np.concatenate([ids, [[expected]]], axis=1)
     note(f"Your Llama, with SmolLM2's weights, answers {chat['question']!r}: {chat['answer_text']!r}")

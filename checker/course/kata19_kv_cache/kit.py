@@ -49,10 +49,16 @@ def call_model(model, plain: bool, *args, **kwargs):
     return _staged(lambda: model(*args, **kwargs))
 
 
+# Where MAX advises "an explicit rebind" (two sizes that do not broadcast), kata 19's likely cause.
+REBIND_MEANS = ("(MAX's advice to insert a rebind does not apply: these sizes really differ. With a "
+                "cache, a call's scores are (new tokens, cached + new tokens): whatever is added to "
+                "them, the causal mask first, must have that shape: causal_mask(seq, start).)")
+
+
 def failure(what: str, exc: BaseException) -> str:
     from checker.child.learner_import import describe_exception, kata_files
 
-    return f"{what} raised " + describe_exception(exc, kata_files(), root())
+    return f"{what} raised " + describe_exception(exc, kata_files(), root(), rebind_means=REBIND_MEANS)
 
 
 def logits_of(value, what: str) -> tuple[np.ndarray | None, str | None]:
