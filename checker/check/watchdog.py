@@ -65,15 +65,23 @@ class Outcome:
 
 
 class CompileClock:
-    """What the child's compile marker says, tick by tick: time paused, and what to tell."""
+    """What the child's compile marker says, tick by tick: time paused, and what to tell.
+
+    MAX compiles an op family in several variants (one per dtype and rank it meets), each a
+    compile of its own: the learner hears of each family once, on one live line that names the
+    families so far and the seconds spent ("compiling" for a new family, "compiling again" for
+    another variant of one, "idle" when it is done), and of all of them in one summary line when
+    the check ends ("compiled", from finish())."""
 
     def __init__(self, folder: Path, on_event):
         self.markers, self.on_event = CompileMarkers(folder), on_event
         self.paused = 0.0
         self.name: str | None = None  # compiling now (as last seen)
         self.since = self.last = 0.0
-        self.announced = False
-        self.told_setup = False
+        self.families: dict[str, float] = {}  # op family -> seconds compiled in this check
+        self.refused_s = 0.0  # compiling graphs the eager interpreter refused
+        self.announced: set[str] = set()  # families said on the live line in this check
+        self.told_now = False  # the compile going on now is on the live line
 
     def tick(self, now: float) -> None:
         if self.name is not None:
@@ -81,38 +89,68 @@ class CompileClock:
         self.last = now
         name = self.markers.compiling_now()
         if name != self.name:
-            self.name, self.since, self.announced = name, now, False
-        if name and not self.announced and now - self.since >= ANNOUNCE_AFTER_S:
-            self.announced = True
-            when = "" if name == CompileMarkers.REFUSED else " for this machine (the first use only; "
-            self._say("compiling", f"MAX is compiling {name}{when or ' ('}this time does not "
-                                   "count against the check's limit) ...")
+            if self.name is not None and self.told_now:
+                self._say("idle", "")  # the live line goes back to the check itself
+            self.name, self.since, self.told_now = name, now, False
+        if name and not self.told_now and now - self.since >= ANNOUNCE_AFTER_S:
+            self.told_now = True
+            families = list(self.families) + ([name] if name not in self.families else [])
+            kind = "compiling again" if name in self.announced else "compiling"
+            self.announced.add(name)
+            self._say(kind, compiling_line(name, families, self.paused))
         self._read_compiled()
 
     def _read_compiled(self) -> None:
         for name, seconds in self.markers.new_compiles():
-            if seconds >= NOTICE_S:
-                self._say("compiled", compiled_notice(name, seconds, tell_setup=not self.told_setup))
-                self.told_setup = self.told_setup or name != CompileMarkers.REFUSED
+            if seconds < NOTICE_S:
+                continue  # a load from MAX's cache, not a compile
+            if name == CompileMarkers.REFUSED:
+                self.refused_s += seconds
+            else:
+                self.families[name] = self.families.get(name, 0.0) + seconds
+
+    def finish(self) -> None:
+        """The summary of what MAX compiled during the check, one line per kind of compile."""
+        self._read_compiled()
+        if self.refused_s:
+            self._say("compiled", refused_notice(self.refused_s))
+        if self.families:
+            self._say("compiled", compiled_summary(self.families))
 
     def _say(self, kind: str, text: str) -> None:
         if self.on_event:
             self.on_event(kind, text)
 
 
-def compiled_notice(name: str, seconds: float, tell_setup: bool = False) -> str:
-    """What the learner is told of a compile that ended. An op family is compiled once per machine
-    and cached; a graph the eager interpreter refuses is not cached between checks: every check
-    (each a new process) compiles it again, and only a spelling without it stops that."""
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def compiling_line(name: str, families: list[str], seconds: float) -> str:
+    """The live line while MAX compiles: what now, the families so far, the seconds spent."""
     if name == CompileMarkers.REFUSED:
-        return (f"MAX compiled {name} in {seconds:.0f} s, not counted against the check's limit. "
-                "Such a graph is not cached between checks: every check compiles it again. Your "
-                "lesson shows a spelling that runs without it.")
-    text = (f"MAX compiled {name} for this machine in {seconds:.0f} s, not counted against the "
-            "check's limit. It is cached now: later checks and runs reuse it.")
-    if tell_setup:
-        text += " `kata setup` compiles every operation ahead of time."
-    return text
+        return f"MAX is compiling {name} (this time does not count against the check's limit) ..."
+    so_far = f": {_listed(families)} so far, {seconds:.0f} s" if len(families) > 1 else ""
+    return (f"MAX is compiling {name} for this machine{so_far} (the first use only; this time "
+            "does not count against the check's limit) ...")
+
+
+def compiled_summary(families: dict[str, float]) -> str:
+    """One line for every op family compiled in a check: compiled once per machine and cached."""
+    names, seconds = list(families), sum(families.values())
+    cached = ("It is cached now: later checks and runs reuse it." if len(names) == 1 else
+              "They are cached now: later checks and runs reuse them.")
+    return (f"MAX compiled {_listed(names)} for this machine in {seconds:.0f} s, not counted "
+            f"against the check's limit. {cached} `kata setup` compiles every operation ahead "
+            "of time.")
+
+
+def refused_notice(seconds: float) -> str:
+    """A graph the eager interpreter refuses is not cached between checks: every check (each a
+    new process) compiles it again, and only a spelling without it stops that."""
+    return (f"MAX compiled {CompileMarkers.REFUSED} in {seconds:.0f} s, not counted against the "
+            "check's limit. Such a graph is not cached between checks: every check compiles it "
+            "again. Your lesson shows a spelling that runs without it.")
 
 
 def wait(proc, deadline, status_dir: Path, log_file: Path, on_event) -> Outcome:
@@ -127,10 +165,12 @@ def wait(proc, deadline, status_dir: Path, log_file: Path, on_event) -> Outcome:
                    "output" if _size(log_file) > OUTPUT_LIMIT_MB << 20 else None)
         if stopped:
             kill_group(proc)
+            clock.finish()
             return Outcome(stopped, round(clock.paused, 1))
         time.sleep(0.1)
     clock.tick(time.monotonic())
     kill_group(proc)  # whatever the learner's code left running in the background
+    clock.finish()
     return Outcome(None, round(clock.paused, 1))
 
 
