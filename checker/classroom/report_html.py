@@ -15,7 +15,7 @@ from checker.errors import KataError
 from checker.progress import now_iso
 from checker.classroom.report import ATTEMPTED, MISMATCH, NOT_STARTED, PASSED, ClassReport, Learner
 
-TEMPLATE = Path(__file__).resolve().parent / "templates" / "report.html"
+TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "report.html"
 RANK = {PASSED: 3, MISMATCH: 2, ATTEMPTED: 1, NOT_STARTED: 0}
 PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 CHART_W, CHART_H, BAR_GAP = 720, 220, 8

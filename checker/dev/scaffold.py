@@ -16,7 +16,7 @@ from checker.curriculum import load_curriculum
 from checker.errors import KataError
 from checker.fixture_files import sha256_of
 
-TEMPLATE = Path(__file__).resolve().parent / "templates" / "kata"
+TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "kata"
 SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
 
