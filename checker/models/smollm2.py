@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Callable
 
 from checker.errors import EXIT_SETUP, KataError
+from checker.fixture_files import sha256_of
 from checker.protocol import Env
 
 
@@ -103,14 +104,6 @@ def _remove(target: Path) -> None:
     except OSError as exc:
         raise ModelUnavailable(f"The cached model file {target} is damaged and could not be "
                                f"removed ({exc}). Delete it by hand, then run `kata setup`.") from None
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _problem_with_copy(path: Path, spec: ModelSpec) -> str | None:
