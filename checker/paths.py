@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+
 from checker.protocol import Env
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent

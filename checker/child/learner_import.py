@@ -14,6 +14,7 @@ import sys
 import traceback
 from pathlib import Path
 from types import ModuleType
+
 from checker.protocol import Env
 from checker.syntax import syntax_message
 

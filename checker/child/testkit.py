@@ -13,7 +13,6 @@ import numpy as np
 from pytest_check import check
 
 from checker import diagnose, fixture_files
-
 from checker.child import plugin
 from checker.child.staging import batched, lazily, to_tensor
 from checker.paths import fixtures_dir

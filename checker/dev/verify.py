@@ -14,10 +14,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
+from checker.check.service import check_kata
 from checker.curriculum import Curriculum, Kata
 from checker.fixture_files import sha256_of, verify_all
 from checker.paths import fixtures_dir
-from checker.check.service import check_kata
 
 
 def solution_katas(curriculum: Curriculum, dest: Path) -> Path:

@@ -9,8 +9,8 @@ is schemas/check-result.schema.json.
 from __future__ import annotations
 
 from checker import __version__
-from checker.curriculum import Kata
 from checker.check.verdict import CheckResult
+from checker.curriculum import Kata
 
 EXERCISM_VERSION = 3
 # Exercism knows pass/fail/error only. A time-out means the tests could not finish (an error);

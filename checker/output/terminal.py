@@ -6,9 +6,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from checker.check.verdict import CheckResult
 from checker.curriculum import Curriculum, Kata
 from checker.progress import kata_state, passed_numbers
-from checker.check.verdict import CheckResult
 
 STATUS_STYLE = {"pass": "green", "fail": "red", "error": "red", "timeout": "yellow",
                 "locked": "dim", "skip": "dim"}
