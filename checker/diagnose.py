@@ -79,6 +79,8 @@ def compare(what: str, actual, expected: np.ndarray, atol: float = ATOL, rtol: f
     e = expected.astype(np.float64)
     nonfinite = ~np.isfinite(a) & np.isfinite(e)
     if nonfinite.any():
+        if _OPEN:
+            record_margin(float("inf"))
         where = tuple(int(i) for i in np.argwhere(nonfinite)[0])
         return (f"{what}: {int(nonfinite.sum())} of {a.size} values are NaN or infinite "
                 f"(first at {where}: got {_fmt(a[where])}, expected {_fmt(e[where])}).")
