@@ -214,3 +214,34 @@ def test_fresh_margin_of_a_right_answer_and_none_for_a_wrong_one(tmp_path):
     assert problem and margin is None
     problem, margin = _judge_fresh(KATA(1), _inputs(1), tmp_path / "missing.npz", FIXTURES)
     assert problem and margin is None
+
+
+def test_kata18_fresh_tolerance_sits_far_below_its_closest_named_mistake():
+    """Kata 18's fresh-input tolerance was widened for float32's rare large errors through 30
+    layers (bench/RESULTS.md, table 12); Q and K left as llama.cpp stores them (the closest named
+    mistake: `not un-permuted`, logits 2.7 or more off) must still be dozens of tolerances off,
+    and the judge must reject it."""
+    from checker.models import llama, smollm2_weights as sw
+
+    s18 = spec(18)
+    path = s18.gguf_file()
+    weights = llama.as_float64(sw.state_dict(path))
+    config = llama.Config.of(sw.config(path))
+    stored = dict(weights)
+    for i in range(config.num_hidden_layers):
+        for name, heads in (("q_proj", config.num_attention_heads), ("k_proj", config.num_key_value_heads)):
+            key = f"model.layers.{i}.self_attn.{name}.weight"
+            stored[key] = sw.permute(weights[key], heads)
+    for seed in (0, 1):
+        inputs = _inputs(18, seed)
+        values = []
+        for name, where in zip(inputs["names"], inputs["where"]):
+            flat = sw.state_dict(path)[str(name)].reshape(-1)
+            values.append(flat[(where * flat.size).astype(np.int64)])
+        want = llama.logits(inputs["ids"], weights, config)[0, -1]
+        wrong = llama.logits(inputs["ids"], stored, config)[0, -1]
+        tolerance = s18.LOGITS_ATOL + s18.LOGITS_RTOL * np.abs(want)
+        assert (np.abs(wrong - want) / tolerance).max() > 50
+        right = {"values": np.stack(values), "logits": want.astype(np.float32)}
+        assert s18.judge(inputs, right, FIXTURES) is None
+        assert "logits" in s18.judge(inputs, dict(right, logits=wrong.astype(np.float32)), FIXTURES)
