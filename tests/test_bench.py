@@ -30,3 +30,18 @@ def test_generation_llama_prints_one_json_object():
                   "bytes_per_token", "stream_gb_s", "ours_ms_per_token"):
         assert field in result, field
     assert result["same_tokens"] is True and result["ours_path"] == "compiled", result
+
+
+def test_fresh_margins_prints_one_json_object():
+    """bench/fresh_margins.py on two cheap katas: kata 3 measured (its worst ratio under 1),
+    kata 1 judged without tolerances (not measured), no draw failed."""
+    import json
+
+    done = subprocess.run([sys.executable, str(REPO / "bench" / "fresh_margins.py"), "--katas", "1,3",
+                           "--draws", "3"], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(done.stdout)
+    three, one = result["katas"]["3"], result["katas"]["1"]
+    assert three["measured"] and 0 <= three["worst"] < 1 and three["failed"] == [], three
+    assert not one["measured"] and "worst" not in one and one["failed"] == [], one
+    assert {"load_before", "load_after", "draws", "seed"} <= set(result)

@@ -236,3 +236,20 @@ def test_fresh_line_for_each_judgement(judgement, child, shown):
     assert line["name"] == FRESH_LINE and line["status"] == shown
     assert (line["message"] == NOT_JUDGED) == (shown == "skip")
     assert tests[-1]["name"] == CHILD_TEST  # the child's report itself is unchanged
+
+
+def test_fresh_margin_says_how_close_a_pass_came(solutions):
+    """A passing check reports its fresh-input judgement's worst error-to-tolerance ratio (under
+    1); a failing one, whose fresh inputs were never judged, reports null."""
+    from checker.check.service import check_kata
+
+    kata3 = CURRICULUM.get(3)
+    passed = check_kata(CURRICULUM, None, kata3, learner_file=REPO / kata3.solution, deps_dir=solutions)
+    data = validate(kata_result(passed, kata3))
+    assert data["status"] == "pass" and data["fresh_judgement"] == "agreed", data
+    assert isinstance(data["fresh_margin"], float) and 0 <= data["fresh_margin"] < 1, data
+    failed = check_kata(CURRICULUM, None, kata3, learner_file=REPO / kata3.file, deps_dir=solutions)
+    data = validate(kata_result(failed, kata3))
+    assert data["status"] == "fail" and data["fresh_margin"] is None, data
+    with pytest.raises(jsonschema.ValidationError):  # a pass is under 1, by definition
+        validate(dict(data, fresh_margin=1.5))

@@ -50,13 +50,13 @@ def judge(kata: Kata, inputs: dict, outputs: dict, fixtures_dir: Path) -> str | 
 
 
 def judge_tensors(expected: dict[str, np.ndarray], outputs: dict, model: str = "GPT-2",
-                  atol: float = diagnose.ATOL) -> str | None:
+                  atol: float = diagnose.ATOL, rtol: float = diagnose.RTOL) -> str | None:
     """The usual judgement: every expected tensor came back, in float32, within tolerance."""
     for name, want in expected.items():
         got = outputs.get(name)
         if got is None:
             return f"no output named {name!r} came back"
-        problem = dtype_problem(name, got, np.float32, model) or diagnose.compare(name, got, want, atol)
+        problem = dtype_problem(name, got, np.float32, model) or diagnose.compare(name, got, want, atol, rtol)
         if problem:
             return problem
     return None

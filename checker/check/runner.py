@@ -103,9 +103,9 @@ def run_kata(curriculum: Curriculum, kata: Kata, *, learner_file: Path | None = 
             return verdict(Status.TIMEOUT if watched.stopped == "timeout" else Status.ERROR,
                            _stopped_message(watched, limit), compile_s=watched.compile_s)
         child = _read_child_report(result_file, token, proc.returncode, log_file)
-        judgement = FreshJudgement.NOT_JUDGED
+        judgement, margin = FreshJudgement.NOT_JUDGED, None
         if child.status == Status.PASS:
-            problem = _judge_fresh(kata, inputs, fresh_out, fixtures)
+            problem, margin = _judge_fresh(kata, inputs, fresh_out, fixtures)
             judgement = FreshJudgement.DISAGREED if problem else FreshJudgement.AGREED
             if problem:
                 child = _failed_on_fresh_inputs(child, problem)
@@ -115,8 +115,8 @@ def run_kata(curriculum: Curriculum, kata: Kata, *, learner_file: Path | None = 
         written = box.writes()
         if written:
             status, message = Status.ERROR, _wrote_message(written)
-        return verdict(status, message, tests=tests,
-                       compile_s=watched.compile_s, fresh_judgement=judgement)
+        return verdict(status, message, tests=tests, compile_s=watched.compile_s,
+                       fresh_judgement=judgement, fresh_margin=margin)
 
 
 def _stopped_message(watched: watchdog.Outcome, limit: float) -> str:
@@ -169,17 +169,24 @@ def _fresh_inputs(kata: Kata, fixtures: Path, path: Path) -> dict:
     return inputs
 
 
-def _judge_fresh(kata: Kata, inputs: dict, outputs_file: Path, fixtures: Path) -> str | None:
+def _judge_fresh(kata: Kata, inputs: dict, outputs_file: Path,
+                 fixtures: Path) -> tuple[str | None, float | None]:
     """The parent's own judgement of the outputs on fresh inputs (see fresh.py): None when they
-    are right, else what is wrong. A pass the child reports stands only if these agree."""
+    are right, else what is wrong. A pass the child reports stands only if these agree.
+    Also how close a pass came: the judgement's worst error-to-tolerance ratio (under 1), or None
+    when it failed or made no tolerance comparison (an exact or statistical judgement)."""
+    from checker import diagnose
     from checker.check import fresh
 
     outputs = protocol.load_arrays(outputs_file)
+    if outputs is None:
+        return "the outputs on the fresh inputs never came back", None
     try:
-        return ("the outputs on the fresh inputs never came back" if outputs is None
-                else fresh.judge(kata, inputs, outputs, fixtures))
+        with diagnose.margins() as seen:
+            problem = fresh.judge(kata, inputs, outputs, fixtures)
     except Exception as exc:  # noqa: BLE001 - outputs the learner's process wrote can be anything
-        return f"the outputs on the fresh inputs could not be read ({type(exc).__name__})"
+        return f"the outputs on the fresh inputs could not be read ({type(exc).__name__})", None
+    return problem, (None if problem or seen.worst is None else round(seen.worst, 4))
 
 
 def _failed_on_fresh_inputs(child: _ChildReport, problem: str) -> _ChildReport:

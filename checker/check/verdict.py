@@ -50,6 +50,9 @@ class CheckResult:
     blame: str | None = None  # an earlier kata this one runs that fails now: fix that first
     compile_s: float = 0.0  # MAX compiling kernels for this machine: not counted in the limit
     fresh_judgement: FreshJudgement = FreshJudgement.NOT_JUDGED
+    # How close an agreed judgement came to failing: its worst |got - want| / tolerance (under
+    # 1); None when not judged, disagreed, or judged without tolerances (exact, statistical).
+    fresh_margin: float | None = None
     first_pass: bool = False  # this check recorded the kata's first pass (service.py)
 
     @property

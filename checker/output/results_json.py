@@ -66,6 +66,7 @@ def kata_result(result: CheckResult, kata: Kata, points: float = 1) -> dict:
         "duration_s": result.duration_s,
         "sha256": result.sha256,
         "fresh_judgement": result.fresh_judgement,
+        "fresh_margin": result.fresh_margin,
         "compile_s": result.compile_s,
         "checker_version": __version__,
     }

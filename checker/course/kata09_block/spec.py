@@ -6,6 +6,13 @@ from checker.check import fresh
 from checker.models import gpt2
 
 
+# Fresh inputs are judged within 2x the hidden tests' 1e-4 + 1e-4 * |expected|: the reference
+# solution's worst error over 200 fresh draws was 0.46 of that (bench/fresh_margins.py; bench/
+# RESULTS.md, table 12), so 2x leaves it under a quarter. Every named mistake is far beyond
+# (post-norm, no residual, swapped norms: 19 or more off on 50 fresh draws).
+ATOL = RTOL = 2e-4
+
+
 def draw(rng, fixtures_dir):
     fx = gpt2.Fixtures(fixtures_dir)
     return {"layer": gpt2.draw_layer(rng, fx), "x": gpt2.draw_hidden(rng, fx)}
@@ -26,4 +33,4 @@ def expected(inputs, fixtures_dir):
 
 
 def judge(inputs, outputs, fixtures_dir):
-    return fresh.judge_tensors(expected(inputs, fixtures_dir), outputs)
+    return fresh.judge_tensors(expected(inputs, fixtures_dir), outputs, atol=ATOL, rtol=RTOL)

@@ -4,6 +4,14 @@ from checker.check import fresh
 from checker.models import gpt2
 
 
+# Fresh inputs are judged within 2x the default 1e-4 + 1e-4 * |expected| (the hidden tests allow
+# 1e-3 + 1e-4 * |expected| on the golden logits): the reference solution's worst error over 200
+# fresh draws was 0.34 of the default (bench/fresh_margins.py; bench/RESULTS.md, table 12), so 2x
+# leaves it under a quarter. Every named mistake is far beyond (probabilities, log-probabilities,
+# ln_f skipped: 12 or more off on 30 fresh draws).
+ATOL = RTOL = 2e-4
+
+
 def draw(rng, fixtures_dir):
     fx = gpt2.Fixtures(fixtures_dir)
     return {"ids": gpt2.draw_ids(rng, fx, int(rng.integers(1, 3)), int(rng.integers(1, 13)))}
@@ -23,4 +31,4 @@ def expected(inputs, fixtures_dir):
 
 
 def judge(inputs, outputs, fixtures_dir):
-    return fresh.judge_tensors(expected(inputs, fixtures_dir), outputs)
+    return fresh.judge_tensors(expected(inputs, fixtures_dir), outputs, atol=ATOL, rtol=RTOL)

@@ -15,7 +15,16 @@ from checker.models import llama, smollm2_weights
 from checker.models.smollm2_weights import SMOLLM2_135M
 from checker.protocol import Env
 
-LOGITS_ATOL = 1e-3  # as the hidden tests
+# The last position's logits on random ids, within LOGITS_ATOL + LOGITS_RTOL * |expected|: 10x the
+# hidden tests' 1e-3 + 1e-4 * |expected| (golden prompt). On random ids a correct float32 forward
+# through the 30 layers usually lands within 0.04 of that narrower tolerance, but the tail is
+# heavy: in 200 fresh draws the reference solution reached 1.95 of it once (a false fail: ids
+# whose last position carries a massive activation, max |hidden| 4416 instead of the usual
+# 300-700, so float32 rounding of the residual stream shows in the logits), 0.58 next
+# (bench/fresh_margins.py; bench/RESULTS.md, table 12). 10x leaves that worst at 0.2; the closest
+# named mistake (Q and K not un-permuted, 2.7 or more off) stays about 100 tolerances off.
+LOGITS_ATOL = 1e-2
+LOGITS_RTOL = 1e-3
 SAMPLED = ("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
            "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj", "input_layernorm")
 
@@ -82,4 +91,4 @@ def judge(inputs, outputs, fixtures_dir):
     if got is None:
         return "no logits came back"
     return fresh.dtype_problem("logits", got, np.float32, "SmolLM2") or \
-        diagnose.compare("the last position's logits", got, want, atol=LOGITS_ATOL)
+        diagnose.compare("the last position's logits", got, want, atol=LOGITS_ATOL, rtol=LOGITS_RTOL)
