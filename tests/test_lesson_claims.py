@@ -124,3 +124,20 @@ def test_the_fresh_line_is_described_as_it_behaves(kata):
         line = shown_tests(others + [{"name": CHILD_TEST, "status": child, "message": "raised"}],
                            FreshJudgement.NOT_JUDGED)[-1]
         assert line["status"] == shown and (line["message"] == NOT_JUDGED) == (shown == "skip")
+
+
+@pytest.mark.parametrize("kata,atol,rtol", [(9, "ATOL", "RTOL"), (11, "ATOL", "RTOL"),
+                                            (14, "ATOL", "RTOL"), (18, "LOGITS_ATOL", "LOGITS_RTOL")])
+def test_the_fresh_tolerance_a_lesson_states_is_the_judges(kata, atol, rtol):
+    """The fresh-input tolerances set from bench/fresh_margins.py (RESULTS section 12) are the ones
+    the lessons state."""
+    import importlib
+
+    spec = importlib.import_module(CURRICULUM.get(kata).package + ".spec")
+    def written(x: float) -> str:  # 2e-4, as lessons write it
+        return f"{x:.0e}".replace("e-0", "e-")
+
+    words = f"`{written(getattr(spec, atol))} + {written(getattr(spec, rtol))} * |expected|`"
+    text = lesson(kata)
+    fresh = text[text.index("**on inputs made up for this check**"):]
+    assert words in fresh, (kata, words)
