@@ -20,6 +20,7 @@ from checker.cli.common import console, course, errors, load_progress
 from checker.errors import EXIT_FAIL, LearnerCodeError, LockedError
 from checker.fixture_files import random_weights
 from checker.paths import fixtures_dir
+from checker.play.chat_setup import MOST_TOKENS
 from checker.progress import passed_numbers
 from checker.protocol import Env
 
@@ -64,7 +65,7 @@ def run_model(prompt: str, new_tokens: int, temperature: float, greedy: bool, se
 @click.argument("question", required=False)
 @click.option("--gguf", "gguf_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="SmolLM2-135M-Instruct's GGUF file, if you have it (default: fetched once).")
-@click.option("--max-tokens", type=click.IntRange(1, 1024), default=64, show_default=True,
+@click.option("--max-tokens", type=click.IntRange(1, MOST_TOKENS), default=64, show_default=True,
               help="Cut each answer after this many tokens (chat says when it did).")
 @click.option("--temperature", type=click.FloatRange(min=0.0), default=0.0, show_default=True,
               help="0 is greedy: always the most likely token.")

@@ -18,6 +18,7 @@ import sys
 import time
 
 from checker.child import compiles, lifeline, sigint
+from checker.play.chat_setup import MOST_TOKENS
 from checker.protocol import Env
 
 sigint.install()  # before MAX: eager MAX is 20-60x slower on Python 3.11 without it
@@ -79,9 +80,6 @@ def sampled_token(drawn, vocab: int) -> int:
         raise ValueError(f"sample_next_token returned {array.tolist()!r} for one row of logits; "
                          f"expected one token id, an integer from 0 to {vocab - 1}")
     return int(array[0])
-
-
-MOST_TOKENS = 1024  # `kata chat --max-tokens`'s upper bound (checker/cli/play.py)
 
 
 def answer_note(tokens: int, seconds: float, max_tokens: int, ended: bool) -> str:

@@ -7,6 +7,8 @@ from __future__ import annotations
 from checker.curriculum import Curriculum, Kata
 from checker.errors import KataError, LockedError
 
+MOST_TOKENS = 1024  # `kata chat --max-tokens`'s upper bound: the option's range, the child's advice
+
 
 def sampler_kata(curriculum: Curriculum, passed: set[int], settings: dict, temperature: float,
                  force: bool) -> Kata | None:
