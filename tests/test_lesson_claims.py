@@ -141,3 +141,69 @@ def test_the_fresh_tolerance_a_lesson_states_is_the_judges(kata, atol, rtol):
     text = lesson(kata)
     fresh = text[text.index("**on inputs made up for this check**"):]
     assert words in fresh, (kata, words)
+
+
+# A lesson's table of spellings to change sits under a header row "| instead of | write |"; its
+# left cells name, in backticks, what not to write ("..." stands for anything in a call).
+AVOID_HEADER = re.compile(r"^\|\s*instead of\s*\|\s*write\s*\|\s*$", re.MULTILINE)
+
+
+def spellings_to_avoid(lesson_text: str) -> list[str]:
+    """The backticked spellings in the left column of each "instead of | write" table."""
+    found = []
+    for header in AVOID_HEADER.finditer(lesson_text):
+        for row in lesson_text[header.end():].lstrip("\n").splitlines()[1:]:
+            if not row.startswith("|"):
+                break
+            found += re.findall(r"`([^`]+)`", row.split("|")[1])
+    return found
+
+
+def taught_code(lesson_text: str, hints: tuple[str, ...]) -> str:
+    """What a lesson teaches as code: its fenced blocks and its hints."""
+    blocks = re.findall(r"^```[a-z]*\n(.*?)^```", lesson_text, re.MULTILINE | re.DOTALL)
+    return "\n".join(blocks + list(hints))
+
+
+def teaches(code: str, spelling: str) -> bool:
+    """Whether code holds the spelling, spaces aside, with "..." matching anything."""
+    squeeze = lambda text: re.sub(r"\s+", "", text)  # noqa: E731
+    pattern = ".*?".join(re.escape(part) for part in squeeze(spelling).split("..."))
+    return re.search(pattern, squeeze(code)) is not None
+
+
+def retracted_spellings(lessons: dict[int, tuple[str, tuple[str, ...]]]) -> list[str]:
+    """(earlier kata, later kata, spelling) for every spelling a later lesson lists to avoid and
+    an earlier lesson or its hints teach."""
+    found = []
+    for later, (text, _) in lessons.items():
+        for spelling in spellings_to_avoid(text):
+            found += [f"kata {earlier} teaches `{spelling}`, which kata {later} says to change"
+                      for earlier, (earlier_text, hints) in lessons.items()
+                      if earlier < later and teaches(taught_code(earlier_text, hints), spelling)]
+    return found
+
+
+def course_lessons() -> dict[int, tuple[str, tuple[str, ...]]]:
+    return {k.number: ((ROOT / f"katas/step_{k.number:02d}.md").read_text(encoding="utf-8"), k.hints)
+            for k in CURRICULUM.available}
+
+
+def test_no_lesson_teaches_a_spelling_a_later_lesson_retracts():
+    """Issue 22: katas 2 and 14 taught F.band_part and Tensor.arange(...) + start, which kata 19
+    then listed as spellings that stop `kata chat` compiling."""
+    lessons = course_lessons()
+    assert spellings_to_avoid(lessons[19][0]), "kata 19's table of spellings was not found"
+    assert retracted_spellings(lessons) == []
+
+
+def test_a_retracted_spelling_is_found():
+    """The rule above can fail: kata 2's and kata 14's old MAX blocks are caught."""
+    old_2 = "```python\nF.band_part(x, num_lower=None, num_upper=k, exclude=True)\n```\n"
+    old_14 = "```python\nTensor.arange(seq_len,  dtype=DType.float32) + start  # positions\n```\n"
+    old_hint = ("keep only the strict upper part with F.band_part(mask, num_lower=None, "
+                "num_upper=num_tokens, exclude=True).",)
+    later = course_lessons()[19]
+    assert len(retracted_spellings({2: (old_2, ()), 14: (old_14, ()), 19: later})) == 2
+    assert len(retracted_spellings({2: ("", old_hint), 19: later})) == 1
+    assert retracted_spellings({2: ("`F.band_part` in prose only", ()), 19: later}) == []
