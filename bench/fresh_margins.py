@@ -6,8 +6,10 @@ katas from the reference solutions), then, draw after draw, does what a check do
 inputs: spec.draw (the parent's), spec.run (the child's), the outputs saved and read back as
 arrays, spec.judge (the parent's), and records the worst error-to-tolerance ratio
 |got - want| / (atol + rtol * |want|) of the judgement's comparisons (checker.diagnose.margins;
-1 is the edge of failing). Judgements that compare exactly or statistically (not through
-diagnose.compare) report no ratio: their "measured" is false.
+1 is the edge of failing). Judgements with a tie rule (greedy tokens: the gap to the best logit
+over the tie allowance) or a statistical test (the draws' distance over its bound) record those
+ratios too, reported apart under "by_kind"; judgements that compare exactly report no ratio:
+their "measured" is false.
 
     python bench/fresh_margins.py [--katas 3,18] [--draws 200] [--seed 0] [--keep DIR]
 
@@ -87,6 +89,10 @@ def run_worker(kata, solutions: Path, args) -> dict:
         parts.append(part)
         left, chunk = left - part["draws"], chunk + 1
     ratios = [r for part in parts for r in part.pop("ratios")]
+    kinds: dict[str, list] = {}
+    for part in parts:
+        for kind, values in part.pop("by_kind").items():
+            kinds.setdefault(kind, []).extend(values)
     result = {"draws": args.draws, "measured": bool(ratios),
               "failed": [f for part in parts for f in part["failed"]],
               "s_per_draw": round(float(np.median([p["s_per_draw"] for p in parts])), 3)
@@ -97,6 +103,10 @@ def run_worker(kata, solutions: Path, args) -> dict:
         result.update(worst=float(r.max()), median=float(np.median(r)),
                       p90=float(np.quantile(r, 0.9)), p99=float(np.quantile(r, 0.99)),
                       over_half=int((r > 0.5).sum()), at_or_over_1=int((r >= 1).sum()))
+    if len(kinds) > 1 or set(kinds) - {"tolerance"}:  # a tie rule or a statistical test too
+        result["by_kind"] = {kind: {"worst": float(np.max(v)), "median": float(np.median(v)),
+                                    "p99": float(np.quantile(v, 0.99)), "draws": len(v)}
+                             for kind, v in kinds.items()}
     return result
 
 
@@ -146,7 +156,7 @@ def worker(number: int, draws: int, seed: int, chunk: int, keep: Path | None) ->
     spec = fresh.spec_of(kata)
     learner = import_learner(REPO)
     rng = np.random.default_rng([seed, number, chunk])
-    ratios, failed, seconds = [], [], []
+    ratios, failed, seconds, by_kind = [], [], [], {}
     worst, worst_files = -1.0, None
     with tempfile.TemporaryDirectory(prefix="kata-draw-") as tmp:
         files = Path(tmp) / "in.npz", Path(tmp) / "out.npz"
@@ -166,6 +176,8 @@ def worker(number: int, draws: int, seed: int, chunk: int, keep: Path | None) ->
             seconds.append(time.perf_counter() - started)
             if problem:
                 failed.append({"draw": i, "problem": problem[:500]})
+            for kind, ratio in seen.by_kind.items():
+                by_kind.setdefault(kind, []).append(ratio)
             if seen.worst is not None:
                 ratios.append(seen.worst)
                 if keep and seen.worst > worst:
@@ -179,7 +191,7 @@ def worker(number: int, draws: int, seed: int, chunk: int, keep: Path | None) ->
         protocol.save_arrays(keep / f"kata{number:02d}_chunk{chunk}_worst.npz", worst_files)
     for item in failed:
         item["draw"] = f"{chunk}.{item['draw']}"
-    result = {"draws": draws, "ratios": ratios, "failed": failed,
+    result = {"draws": draws, "ratios": ratios, "by_kind": by_kind, "failed": failed,
               "s_per_draw": round(float(np.median(seconds)), 3) if seconds else None}
     print(json.dumps(result), flush=True)
     return 0

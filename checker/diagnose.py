@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -13,16 +13,25 @@ ATOL = 1e-4
 RTOL = 1e-4
 
 
+# The kinds of margin a judgement records: how far inside its tolerance a numeric comparison
+# came, how near a tie a greedy choice was (the gap to the best logit over the tie allowance), and
+# how far a statistical test's distance came to its bound.
+TOLERANCE, TIE, STATISTICAL = "tolerance", "tie", "statistical"
+
+
 @dataclass
 class Margins:
     """The worst error-to-tolerance ratio, max |got - want| / (atol + rtol * |want|), of every
-    comparison made while it was open (see margins()): under 1 passes; None when none was made."""
+    comparison made while it was open (see margins()): under 1 passes; None when none was made.
+    by_kind holds the worst of each kind (TOLERANCE, TIE, STATISTICAL)."""
     worst: float | None = None
     comparisons: int = 0
+    by_kind: dict = field(default_factory=dict)
 
-    def add(self, ratio: float) -> None:
+    def add(self, ratio: float, kind: str = TOLERANCE) -> None:
         self.comparisons += 1
         self.worst = ratio if self.worst is None else max(self.worst, ratio)
+        self.by_kind[kind] = max(self.by_kind.get(kind, ratio), ratio)
 
 
 _OPEN: list[Margins] = []
@@ -40,11 +49,11 @@ def margins():
         _OPEN.remove(seen)
 
 
-def record_margin(ratio: float) -> None:
+def record_margin(ratio: float, kind: str = TOLERANCE) -> None:
     """A judgement's own error-to-tolerance ratio (1 at the edge), for judgements that do not go
     through compare(); kept only while margins() is open."""
     for seen in _OPEN:
-        seen.add(float(ratio))
+        seen.add(float(ratio), kind)
 
 
 def _worst_ratio(diff: np.ndarray, allowed: np.ndarray) -> float:

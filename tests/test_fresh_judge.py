@@ -199,6 +199,27 @@ def test_margins_records_the_worst_ratio_only_while_open():
     assert not diagnose._OPEN
 
 
+def test_margins_keep_a_tie_rule_and_a_statistical_test_apart():
+    """Greedy tokens (kata 12's tie rule) and sampled tokens (its statistical test) record their
+    own ratios, each under its kind, beside the tolerance comparisons: a token at the best logit
+    is 0, one just inside the tie allowance near 1, and a sample set that follows the logits far
+    from its bound while one that does not is past it."""
+    from checker import diagnose
+
+    s12 = spec(12)
+    inputs = _inputs(12, seed=3)
+    right = _right(12, inputs)
+    with diagnose.margins() as seen:
+        assert s12.judge(inputs, right, FIXTURES) is None
+    assert set(seen.by_kind) == {diagnose.TIE, diagnose.STATISTICAL}
+    assert seen.by_kind[diagnose.TIE] == 0.0  # the argmax itself
+    assert 0 <= seen.by_kind[diagnose.STATISTICAL] < 1
+    always_one = dict(right, draws=np.full_like(right["draws"], int(np.argmin(inputs["logits"]))))
+    with diagnose.margins() as off:
+        assert s12.judge(inputs, always_one, FIXTURES) is not None
+    assert off.by_kind[diagnose.STATISTICAL] > 1 and off.worst == off.by_kind[diagnose.STATISTICAL]
+
+
 def test_fresh_margin_of_a_right_answer_and_none_for_a_wrong_one(tmp_path):
     from checker import protocol
     from checker.check.runner import _judge_fresh

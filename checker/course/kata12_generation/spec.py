@@ -3,6 +3,7 @@ step) and next-token logits at a temperature nobody has seen (the draws must fol
 
 import numpy as np
 
+from checker import diagnose
 from checker.models import gpt2
 from checker.models.stats import cdf_distance
 
@@ -64,6 +65,8 @@ def judge(inputs, outputs, fixtures_dir):
     for step in range(prompt.shape[1], tokens.shape[1]):
         logits = fx.logits(tokens[:, :step])[0, -1]
         chosen = int(tokens[0, step])
+        if 0 <= chosen < len(logits):  # how near a tie the chosen token's logit is: 1 fails
+            diagnose.record_margin((logits.max() - logits[chosen]) / GREEDY_TIE, diagnose.TIE)
         if not 0 <= chosen < len(logits) or logits[chosen] < logits.max() - GREEDY_TIE:
             return (f"greedy token {step - prompt.shape[1] + 1} is {chosen}; GPT-2's most likely "
                     f"next token is {int(np.argmax(logits))}")
@@ -73,6 +76,7 @@ def judge(inputs, outputs, fixtures_dir):
     scaled = inputs["logits"].astype(np.float64) / float(inputs["temperature"])
     probs = np.exp(scaled - scaled.max())
     distance = cdf_distance(draws, probs / probs.sum())
+    diagnose.record_margin(distance / SAMPLE_EPS, diagnose.STATISTICAL)
     if distance > SAMPLE_EPS:
         return (f"at temperature {float(inputs['temperature']):.2f}, {SAMPLE_DRAWS} samples do not "
                 f"follow GPT-2's probabilities (distance {distance:.2f}, allowed {SAMPLE_EPS})")

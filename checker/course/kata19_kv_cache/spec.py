@@ -102,6 +102,7 @@ def judge_greedy(inputs, tokens, fx) -> str | None:
     logits = llama.logits(np.concatenate([prompt, tokens[None, :]], axis=1), fx.weights, fx.config)[0]
     for step, token in enumerate(tokens):
         row = logits[prompt.shape[1] - 1 + step]
+        diagnose.record_margin((row.max() - row[token]) / LOGITS_ATOL, diagnose.TIE)
         if row[token] < row.max() - LOGITS_ATOL:
             return (f"{what}: token {step + 1} is {int(token)}, but the most likely one there is "
                     f"{int(np.argmax(row))} (logit {row.max():.4f}; yours {row[token]:.4f})")

@@ -166,6 +166,7 @@ def judge(inputs, outputs, fixtures_dir):
         token = int(draws[probs[draws] == 0][0])
         return f"sample_next_token drew token {token}, which the filters remove"
     distance = cdf_distance(draws, probs)
+    diagnose.record_margin(distance / kit.EPS, diagnose.STATISTICAL)
     if distance > kit.EPS:
         return (f"{kit.DRAWS} draws do not follow the filtered distribution (distance "
                 f"{distance:.3f}, allowed {kit.EPS})")
