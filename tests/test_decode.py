@@ -45,7 +45,10 @@ CHILD = textwrap.dedent("""
         model = lazily(lambda: katas.CachedLlamaForCausalLM(config))
         model.load_state_dict({k: to_tensor(v) for k, v in state.items()})
     said = []
-    decoder = Cached(model, katas.KVCache, config, say=said.append)
+    from checker.child.learner_import import describe_exception
+    files = {str(p.resolve()) for p in (course / "katas").glob("*.py")}
+    decoder = Cached(model, katas.KVCache, config, say=said.append,  # as kata chat words a fallback
+                     describe=lambda exc: describe_exception(exc, files, course))
     ids, tokens = json.loads(sys.argv[1]), []
     try:
         for _ in range(int(sys.argv[2])):
@@ -121,3 +124,32 @@ def test_the_learners_own_error_reaches_them(course, tmp_path):
     assert result is not None, output
     assert result["error"] == "ValueError: my bug", output  # theirs, not wrapped in ours
     assert_no_traceback(output)
+
+
+# The two other rows of kata 19's table of spellings that do not compile (katas/step_19.md): katas
+# 2 and 14 written the way their lessons no longer teach. Chat must still answer, on the staged
+# path, and point at the learner's line.
+OLD_SPELLINGS = {
+    "band_part mask": (2, [("return F.where(future, blocked, Tensor(0.0, dtype=dtype, device=device))",
+                            "return F.band_part(F.broadcast_to(blocked, shape=(sequence_length, total)),"
+                            " num_lower=None, num_upper=num_tokens, exclude=True)")],
+                       "step_02.py"),
+    "arange plus start": (14, [("positions = F.range(start, start + seq_len, 1, out_dim=seq_len, dtype=DType.float32,\n"
+                                "                        device=exponents.device)",
+                                "positions = Tensor.arange(seq_len, dtype=DType.float32) + start")],
+                          "step_14.py"),
+}
+
+
+@pytest.mark.parametrize("spelling", list(OLD_SPELLINGS))
+def test_an_old_spelling_in_an_earlier_kata_falls_back_with_the_same_tokens(course, tmp_path, hf_tokens,
+                                                                            spelling):
+    number, replacements, file = OLD_SPELLINGS[spelling]
+    _solved(course)
+    place_learner(course, mutate(number, replacements, tmp_path), number)
+    result, output = _decode(course, new=3)
+    assert result is not None, output
+    assert result["path"] == "staged", output
+    assert result["tokens"] == hf_tokens[:3], output
+    fallbacks = [s for s in result["said"] if "could not run as one compiled graph" in s]
+    assert len(fallbacks) == 1 and f"at katas/{file}, line" in fallbacks[0], result["said"]
