@@ -5,8 +5,9 @@ folder (MODULAR_CACHE_DIR; the shared ~/.cache/modular is never touched), then:
          solutions, all on that one cache (a learner's first evening without `kata setup`):
          each check's wall time, the seconds MAX spent compiling in it (the check's
          `compile_s`), and the cache's size after it;
-  setup  `kata setup` (MAX's warm-interpreter-cache) on another empty cache, then a check of
-         kata 7 on the cache it filled.
+  setup  `kata setup` (the op families the course uses; `--all`: MAX's warm-interpreter-cache)
+         on another empty cache, then the first check of every kata (1 to 21: --katas to
+         choose) on the cache it filled, each with the seconds MAX spent compiling in it.
 
 Expensive (minutes to an hour on 2 cores): run it alone, e.g. `python bench/run_all.py --table
 cold`; `--part path` or `--part setup` runs one half. Each row is printed as it ends.
@@ -52,17 +53,20 @@ def path(course: Path, tmp: Path) -> list[list]:
     return rows
 
 
-def setup(course: Path, tmp: Path) -> list[list]:
+def setup(course: Path, tmp: Path, everything: bool = False, katas=range(1, 22)) -> list[list]:
     cache = Path(tempfile.mkdtemp(prefix="cold-setup-", dir=tmp))
     before = load()
     started = time.strftime("%H:%M")
-    seconds, cpu, done = timed([*KATA, "setup"], cwd=course, timeout=3 * 3600, expect_rc=None,
+    command = [*KATA, "setup", *(["--all"] if everything else [])]
+    seconds, cpu, done = timed(command, cwd=course, timeout=3 * 3600, expect_rc=None,
                                env=env_for(course, MODULAR_CACHE_DIR=str(cache)))
-    rows = [[f"`kata setup` (started {started} UTC)", f"rc {done.returncode}", f"{seconds:.0f}",
-             f"{cpu:.0f}", "", f"{_size_mb(cache):.0f}", before]]
+    rows = [[f"`{' '.join(command[-2:] if everything else command[-1:])}` (started {started} UTC)",
+             f"rc {done.returncode}", f"{seconds:.0f}", f"{cpu:.0f}", "", f"{_size_mb(cache):.0f}",
+             before]]
     print(f"  {rows[-1]}", file=sys.stderr, flush=True)
-    rows.append(_check(course, 7, cache))
-    rows[-1][0] = "`kata check 7` after that setup"
+    for number in katas:
+        rows.append(_check(course, number, cache))
+        rows[-1][0] = f"then the first `kata check {number}`"
     return rows
 
 
@@ -70,11 +74,15 @@ def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--part", choices=("path", "setup"), action="append",
                         help="Run only this part (repeatable). Default: both.")
+    parser.add_argument("--all", action="store_true", help="setup: `kata setup --all`")
+    parser.add_argument("--katas", default="1-21", help="setup: the katas checked after it (1-21, 7, ...)")
     args = parser.parse_args(argv)
+    first, _, last = args.katas.partition("-")
+    katas = range(int(first), int(last or first) + 1)
     rows = []
     with scratch("bench-cold-") as (tmp, course):
         for part in args.part or ("path", "setup"):
-            rows += {"path": path, "setup": setup}[part](course, tmp)
+            rows += (path(course, tmp) if part == "path" else setup(course, tmp, args.all, katas))
     return table(["what", "result", "wall s", "CPU s", "of it MAX compiling, s", "cache MB after",
                   "load before"], rows)
 

@@ -92,7 +92,7 @@ def test_kata_18_says_where_kata_setup_puts_the_model(monkeypatch, tmp_path):
     shown = f"SmolLM2-135M-Instruct for Part 2: /home/you/.cache/kata/models/{smollm2.SPEC.filename}"
     assert f"prints last: `{shown}`" in text
 
-    monkeypatch.setattr(warmup, "warm", lambda console: 0)
+    monkeypatch.setattr(warmup, "warm", lambda console, everything=False: 0)
     monkeypatch.setattr(smollm2, "ensure_gguf", lambda path, echo=print: Path("/home/you/.cache/kata/models") / smollm2.SPEC.filename)
     done = CliRunner().invoke(play.setup, [])
     assert done.exit_code == 0, done.output

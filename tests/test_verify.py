@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
 
 from checker.errors import EXIT_FAIL, EXIT_PASS
+from checker.play.warmup import COURSE_FAMILIES
 from checker.progress import ProgressStore, passed_numbers
-from conftest import AVAILABLE, assert_no_traceback, kata_env, run_kata_cli, solution_path
+from conftest import AVAILABLE, REPO, assert_no_traceback, kata_env, run_kata_cli, solution_path
+
+sys.path.insert(0, str(REPO / "bench"))
+import family_recorder  # noqa: E402 - bench/ is no package
 
 
 def test_verify_while_another_verify_and_a_check_run(course):
@@ -18,7 +23,11 @@ def test_verify_while_another_verify_and_a_check_run(course):
     with exactly the learner's two attempts. (The second run verifies three katas, not the
     course: the race on the progress file is the same, at a third of the suite's time.)"""
     assert run_kata_cli(course, "check", "1")[0] == EXIT_FAIL  # the skeleton: one attempt
-    runs = [_start(course, "dev", "verify"), _start(course, "dev", "verify", "1", "2", "3")]
+    families = course / "families.log"  # which MAX op families the whole course's checks use
+    recorder = {"PYTEST_PLUGINS": "family_recorder", family_recorder.LOG: str(families),
+                "PYTHONPATH": os.pathsep.join([str(REPO / "bench"), os.environ.get("PYTHONPATH", "")])}
+    runs = [_start(course, "dev", "verify", extra=recorder),
+            _start(course, "dev", "verify", "1", "2", "3")]
     check = _start(course, "check", "1")
     outputs = [proc.communicate(timeout=1800) for proc in runs + [check]]
     for proc, (out, err), katas in zip(runs, outputs, (AVAILABLE, 3)):
@@ -33,11 +42,15 @@ def test_verify_while_another_verify_and_a_check_run(course):
     assert passed_numbers(progress) == set()  # verifying records no progress
     assert progress["katas"]["1"]["attempts"] == 2
     assert store.backup.read_text() == store.path.read_text()
+    # `kata setup` compiles every op family the reference solutions use (checker/play/warmup.py)
+    used = family_recorder.read(families)
+    assert {"matmul", "reduce_axis"} <= used, used  # the recorder saw the checks
+    assert used <= set(COURSE_FAMILIES), f"kata setup does not compile {sorted(used - set(COURSE_FAMILIES))}"
 
 
-def _start(course, *args) -> subprocess.Popen:
+def _start(course, *args, extra: dict | None = None) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", "from checker.cli import main; main()", *args],
-                            cwd=course, env=kata_env(course), stdout=subprocess.PIPE,
+                            cwd=course, env={**kata_env(course), **(extra or {})}, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
 
 

@@ -117,13 +117,16 @@ def chat_command(question: str | None, gguf_path: Path | None, max_tokens: int, 
 
 
 @click.command()
-def setup() -> None:
-    """Compile MAX's kernels for this machine ahead of time (once; about 12 minutes on 2 idle
-    cores), and fetch SmolLM2's weights for Part 2 (once; about 100 MB)."""
+@click.option("--all", "everything", is_flag=True,
+              help="Compile every MAX operation (MAX's own warm-interpreter-cache), not only the "
+                   "ones the course uses.")
+def setup(everything: bool) -> None:
+    """Compile the MAX kernels the course uses for this machine ahead of time (once), and fetch
+    SmolLM2's weights for Part 2 (once; about 100 MB)."""
     from checker.models.smollm2 import ensure_gguf
     from checker.play.warmup import warm
 
-    code = warm(console)
+    code = warm(console, everything)
     path = ensure_gguf(None, echo=lambda text: console.print(text, markup=False, highlight=False))
     console.print(f"SmolLM2-135M-Instruct for Part 2: {path}", markup=False, highlight=False)
     sys.exit(code)
