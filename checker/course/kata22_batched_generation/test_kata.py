@@ -159,7 +159,6 @@ def _compare(what, logits, top_ids, want, alone, real, mistakes) -> bool:
                         mistakes={advice: np.where(real[..., None], np.take_along_axis(m, top_ids, axis=-1), 0)
                                   for advice, m in mistakes.items()}):
         if nan:
-            note(NAN_ROWS)
             expect(False, NAN_ROWS)
         return False
     return expect_close(f"{what}: the same logits against each prompt run alone (no padding)",
