@@ -197,3 +197,63 @@ def test_named_model_mistakes_are_far_from_the_answer():
     shifted = llama.padded_logits(whole, grown, fx.weights, fx.config)
     same = llama.padded_logits(whole, grown, fx.weights, fx.config, batch_positions_not_shifted=True)
     assert np.abs(same - shifted)[grown == 1].max() < 5e-14  # step_22.md: 2.5e-14
+
+
+# ---- the parent's judgement of the fresh inputs (numpy only) ------------------------------------
+
+def _spec():
+    from checker.check import fresh
+    from checker.curriculum import load_curriculum
+
+    return fresh.spec_of(load_curriculum(REPO).get(KATA))
+
+
+def _fresh(seed: int):
+    """Fresh inputs, and the outputs a correct learner's code gives on them (the numpy Llama's)."""
+    spec = _spec()
+    inputs = spec.draw(np.random.default_rng(seed), FIXTURES)
+    fx = llama_data.Fixtures(FIXTURES)
+    ids, mask, _ = spec.batch_of(inputs)
+    whole = np.concatenate([ids, inputs["next_ids"]], axis=1)
+    grown = np.concatenate([mask, np.ones_like(inputs["next_ids"])], axis=1)
+    logits = llama.padded_logits(whole, grown, fx.weights, fx.config)[..., inputs["columns"]]
+    rows = [llama.greedy_alone(p, spec.MAX_NEW, fx.weights, fx.config, int(inputs["eos"]))
+            for p in spec.split(inputs["gen_ids"], inputs["gen_lengths"])]
+    return inputs, {"logits": logits.astype(np.float32),
+                    "generated": np.array([t for r in rows for t in r], dtype=np.int64),
+                    "generated_lengths": np.array([len(r) for r in rows], dtype=np.int64)}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_fresh_right_answers_pass_and_the_eos_stops_a_row(seed):
+    inputs, outputs = _fresh(seed)
+    assert _spec().judge(inputs, outputs, FIXTURES) is None
+    assert len(set(inputs["lengths"].tolist())) == 3 and len(set(inputs["gen_lengths"].tolist())) == 3
+    assert outputs["generated_lengths"][0] == _spec().EOS_AT + 1  # the first row stops early
+
+
+def test_fresh_wrong_answers_fail():
+    inputs, outputs = _fresh(0)
+    spec = _spec()
+    real_row = int(np.argmin(inputs["lengths"]))  # a padded row: its last column is real
+    wrong = dict(outputs, logits=outputs["logits"].copy())
+    wrong["logits"][real_row, -1, 0] += 0.1
+    assert "row" in spec.judge(inputs, wrong, FIXTURES)
+    assert spec.judge(inputs, dict(outputs, logits=outputs["logits"].astype(np.float64)), FIXTURES)
+    ids, mask, _ = spec.batch_of(inputs)  # the batch's logits with pad keys attended
+    whole = np.concatenate([ids, inputs["next_ids"]], axis=1)
+    grown = np.concatenate([mask, np.ones_like(inputs["next_ids"])], axis=1)
+    fx = llama_data.Fixtures(FIXTURES)
+    attended = llama.padded_logits(whole, grown, fx.weights, fx.config, batch_pad_keys_attended=True)
+    assert spec.judge(inputs, dict(outputs, logits=attended[..., inputs["columns"]].astype(np.float32)), FIXTURES)
+    # a first row that goes on past its end-of-sequence token, or stops the batch with it
+    lengths, flat = outputs["generated_lengths"], outputs["generated"]
+    first = flat[:lengths[0]].tolist()
+    longer = dict(outputs, generated=np.concatenate([[*first, first[-1]], flat[lengths[0]:]]).astype(np.int64),
+                  generated_lengths=lengths + np.array([1, 0, 0]))
+    assert "stop" in spec.judge(inputs, longer, FIXTURES)
+    cut = np.minimum(lengths, lengths[0])
+    stopped = dict(outputs, generated=np.concatenate(
+        [r[:n] for r, n in zip(spec.split(flat, lengths), cut)]).astype(np.int64), generated_lengths=cut)
+    assert "stop" in spec.judge(inputs, stopped, FIXTURES)
+    assert spec.judge(inputs, {}, FIXTURES) == "no logits came back"
