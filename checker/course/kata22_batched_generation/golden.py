@@ -102,8 +102,8 @@ def batched(model, tok) -> dict:
     for row, prompt in enumerate(prompts):
         at = top_prefill.indices[row, longest - len(prompt):]
         alone_at.append(np.pad(to_numpy(torch.gather(alone_prefill[row], 1, at)),
-                               ((longest - len(prompt), 0), (0, 0)), constant_values=np.nan))
-    alone_steps_at = np.full(tuple(top_steps.values.shape), np.nan, dtype=np.float32)
+                               ((longest - len(prompt), 0), (0, 0))))
+    alone_steps_at = np.zeros(tuple(top_steps.values.shape), dtype=np.float32)
     for row in range(len(prompts)):
         done = len(rows[row])
         alone_steps_at[row, :done] = to_numpy(
@@ -117,13 +117,13 @@ def batched(model, tok) -> dict:
         "prefill_top_ids": top_prefill.indices.numpy().astype(np.int64),
         "prefill_top_logits": to_numpy(top_prefill.values),
         "prefill_last_logits": to_numpy(prefill[:, -1]),  # every row's last position, in full
-        "alone_prefill_top_logits": np.stack(alone_at),  # NaN at padded positions
+        "alone_prefill_top_logits": np.stack(alone_at),  # 0 at padded positions (never compared)
         # generate: every step's logits of every row (a finished row's too: not compared)
         "new_ids": new.numpy().astype(np.int64),  # (b, n): pad_token_id after a row's eos
         "new_lengths": np.array([len(r) for r in rows], dtype=np.int64),
         "step_top_ids": top_steps.indices.numpy().astype(np.int64),
         "step_top_logits": to_numpy(top_steps.values),
-        "alone_step_top_logits": alone_steps_at,  # NaN once the row has finished
+        "alone_step_top_logits": alone_steps_at,  # 0 once the row has finished (never compared)
         "texts": np.array([tok.decode(r) for r in rows]),
     }
 

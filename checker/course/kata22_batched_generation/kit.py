@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from checker.child.testkit import build, ids_tensor, once
+from checker.models import llama
 from checker.course.kata19_kv_cache.kit import Unstaged, call_model, failure, logits_of, token_list
 
 LOGITS_ATOL = 1e-3  # as katas 17 and 19: logits of size ~15 in float32; a correct model is within 1e-4
@@ -198,3 +199,137 @@ def row_lists(value, batch: int, what: str) -> tuple[list | None, str | None]:
             return None, problem
         rows.append(tokens)
     return rows, None
+
+
+# ---- the hidden tests' side: what generate_batch gave the model and returned -------------------
+
+# Named mistakes that both the arrays (left_pad, position_ids_from) and the calls show.
+RIGHT_PADDING = (
+    "the prompts are padded on the right (right padding): the padding goes after the short "
+    "prompts. For generation it goes on the LEFT, so that every row's last column is its last "
+    "real token, the one whose logits choose its next token, and the new tokens of all rows land "
+    "in the same column.")
+NOT_SHIFTED = (
+    "positions are not shifted for padded rows (counted from the left edge, padding included): a "
+    "padded row's first real token must be at position 0, as when the prompt runs alone. Count "
+    "each row's positions from its own first real token: cumsum of the attention mask along the "
+    "row, minus one.")
+
+
+def right_padded(prompts, pad):
+    """What left_pad gives when it pads on the right."""
+    ids, mask = llama.left_pad([p[::-1] for p in prompts], pad)
+    return ids[:, ::-1], mask[:, ::-1]
+
+
+def calls_problem(seen: list, g, prompts: list) -> str | None:
+    """What the model calls of a generate_batch on the golden prompts show (None: the right use)."""
+    if not seen:
+        return "your generate_batch never called the model."
+    ids, mask = g["input_ids"], g["attention_mask"]
+    batch = ids.shape[0]
+    first = seen[0]
+    if first.ids is None or first.ids.shape != ids.shape:
+        shape = None if first.ids is None else first.ids.shape
+        return (f"the first call gave the model ids of shape {shape}; expected every prompt at "
+                f"once, left-padded: {ids.shape} (one call for the whole batch).")
+    right_ids, _ = right_padded(prompts, int(g["pad_token_id"]))
+    if np.array_equal(first.ids, right_ids):
+        return "the first call's ids show what happens when " + RIGHT_PADDING
+    if not np.array_equal(first.ids, ids):
+        return f"the first call's ids are {first.ids.tolist()}; expected {ids.tolist()}."
+    if first.cache is None:
+        return ("the first call was given no cache. Make one KVCache() before the loop and pass it "
+                "to every call.")
+    if first.attention_mask is None or not np.array_equal(first.attention_mask, mask):
+        given = None if first.attention_mask is None else first.attention_mask.tolist()
+        return (f"the first call's attention_mask is {given}; expected {mask.tolist()} (1 on real "
+                "tokens, 0 on padding).")
+    problem = _positions_problem(first.position_ids, mask, 1)
+    if problem:
+        return problem
+    for number, call in enumerate(seen[1:], start=2):
+        if call.ids is None or call.ids.shape != (batch, 1):
+            shape = None if call.ids is None else call.ids.shape
+            return (f"call {number} gave the model ids of shape {shape}; after the prompts, each "
+                    f"step gives every row's last token at once, ({batch}, 1): one call per step "
+                    "for the whole batch, the cache holding the rest.")
+        if call.cache is not first.cache:
+            return (f"call {number} was given " + ("no cache" if call.cache is None else
+                                                     "another cache object than the first call")
+                    + ". Make the cache once, before the loop, and pass the same one every time.")
+        columns = mask.shape[1] + number - 1
+        if call.attention_mask is None or call.attention_mask.shape != (batch, columns) \
+                or not (call.attention_mask[:, :mask.shape[1]] == mask).all():
+            shape = None if call.attention_mask is None else call.attention_mask.shape
+            return (f"call {number}'s attention_mask has shape {shape}; expected ({batch}, "
+                    f"{columns}): the prompts' mask, then a column of ones for every step so far "
+                    "(the mask covers every cached position).")
+        grown = np.concatenate([mask, np.ones((batch, columns - mask.shape[1]), np.int64)], axis=1)
+        problem = _positions_problem(call.position_ids, grown, number, _running(g, number - 1))
+        if problem:
+            return problem
+    want = int(g["new_lengths"].max())
+    if len(seen) > want:
+        return (f"your generate_batch called the model {len(seen)} times for at most {want} new "
+                "tokens per row: one call per step, and none after the last token is chosen.")
+    return None
+
+
+def _running(g, chosen: int) -> np.ndarray:
+    """Which rows have not finished once `chosen` tokens are chosen (a finished row's positions
+    and mask column are never read: any value passes)."""
+    lengths, eos = g["new_lengths"], int(g["eos_token_id"])
+    stopped = np.array([g["new_ids"][row, n - 1] == eos for row, n in enumerate(lengths)])
+    return ~(stopped & (lengths <= chosen))
+
+
+def _positions_problem(given, mask: np.ndarray, number: int, running=None) -> str | None:
+    """The position ids of call `number` (whose mask is `mask`, all positions so far) against each
+    running row's own count of real tokens."""
+    new = 1 if number > 1 else mask.shape[1]
+    want = llama.position_ids_from(mask)[:, -new:]
+    real = mask[:, -new:] == 1
+    if running is not None:
+        real = real & running[:, None]
+    if given is None or given.shape != want.shape:
+        shape = None if given is None else given.shape
+        return (f"call {number}'s position_ids have shape {shape}; expected {want.shape}, the new "
+                "tokens' positions in their own rows.")
+    if (given[real] == want[real]).all():
+        return None
+    unshifted = np.broadcast_to(np.arange(mask.shape[1])[-new:], want.shape)
+    if (given[real] == unshifted[real]).all():
+        return f"call {number}'s position_ids are {given.tolist()}: this is what happens when " + NOT_SHIFTED
+    return (f"call {number}'s position_ids are {given.tolist()}; expected {want.tolist()} at the "
+            "real tokens: each row's positions counted from its own first real token.")
+
+
+def tokens_problem(rows: list, want: list, eos: int) -> str | None:
+    """What differs between each row's tokens and the row alone's (None: nothing)."""
+    ends = {row: len(w) for row, w in enumerate(want) if w and w[-1] == eos}  # rows that stop early
+    for row, (mine, theirs) in enumerate(zip(rows, want)):
+        if mine == theirs:
+            continue
+        others = sorted(n for r, n in ends.items() if r != row)
+        if len(mine) < len(theirs) and mine == theirs[:len(mine)] and len(mine) in others:
+            return (f"row {row} returned {len(mine)} tokens and stopped when another row chose the "
+                    f"end-of-sequence token; alone it gives {len(theirs)}: {theirs}. A finished row "
+                    "stopped the batch: only that row stops (keep feeding it padding, read none of "
+                    "its logits); the loop ends when every row has finished.")
+        first = next((i for i, (a, b) in enumerate(zip(mine, theirs)) if a != b), None)
+        if first is not None and any(first >= n for n in others) and mine[:first] == theirs[:first]:
+            return (f"row {row}'s token {first + 1} is {mine[first]}; alone it is {theirs[first]}, "
+                    f"and every earlier one matched until another row finished (after "
+                    f"{min(others)} tokens). A finished row corrupts its neighbours: once a row has "
+                    "stopped, the other rows must compute exactly what they would alone (feed the "
+                    "finished row padding, keep the mask's new column 1 for the rows still running).")
+        if len(mine) > len(theirs) and mine[:len(theirs)] == theirs and theirs[-1] == eos:
+            return (f"row {row} went on after its end-of-sequence token {eos}: {mine}. Stop each row "
+                    f"right after it chooses {eos} (the last token of its list).")
+        if first is None:
+            return f"row {row} returned {len(mine)} tokens; expected {len(theirs)}: {theirs}."
+        return (f"row {row}'s token {first + 1} is {mine[first]}; Hugging Face's (the batch's and "
+                f"the row alone's) is {theirs[first]}. The lines above say whether your model, or "
+                "what your generate_batch gives it, differs.")
+    return None
