@@ -399,3 +399,101 @@ def cached_logits(calls, weights, cfg, held: dict | None = None, **flags) -> lis
             return out + [None] * (len(calls) - len(out))
         out.append(rms_norm(x, weights["model.norm.weight"], cfg.rms_norm_eps) @ head.T)
     return out
+
+
+# --- Batched generation (kata 22): left-padded rows, an attention mask, positions per row --------
+
+# Each flag makes the padded batch commit one common mistake; the sentence is its name.
+BATCH_MISTAKES = {
+    "batch_positions_not_shifted": "positions not shifted for padded rows: every row's tokens at "
+                                   "positions 0 .. T - 1 counted from the left edge, pads included",
+    "batch_pad_keys_attended": "pad keys attended: the attention mask ignored, so real tokens "
+                               "attend to the padding",
+    "batch_mask_longest_row": "the mask built for the longest row only and used for every row "
+                              "(the longest row has no padding, so no pad key is masked)",
+}
+BATCH_FLAGS = tuple(BATCH_MISTAKES)
+_MASKED = np.finfo(np.float64).min  # finite: a padded query that sees no key gets no NaN
+
+
+def left_pad(prompts, pad_token_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """Prompts of different lengths as one (batch, longest) batch, padding on the left, and the
+    attention mask (1 for a real token, 0 for padding), as Hugging Face's tokenizer pads with
+    padding_side="left"."""
+    longest = max(len(p) for p in prompts)
+    ids = np.full((len(prompts), longest), pad_token_id, dtype=np.int64)
+    mask = np.zeros((len(prompts), longest), dtype=np.int64)
+    for row, prompt in enumerate(prompts):
+        if len(prompt):
+            ids[row, longest - len(prompt):] = prompt
+            mask[row, longest - len(prompt):] = 1
+    return ids, mask
+
+
+def position_ids_from(attention_mask) -> np.ndarray:
+    """Each row's positions counted from its own first real token: cumsum(mask) - 1, padding at 0
+    (Hugging Face generate's _prepare_position_ids_for_generation)."""
+    mask = np.asarray(attention_mask, dtype=np.int64)
+    return np.where(mask == 0, 0, np.cumsum(mask, axis=-1) - 1)
+
+
+def _row_rotary(head_dim, positions, theta):
+    """cos, sin (batch, 1, seq, head_dim) for each row's own positions (batch, seq)."""
+    half = head_dim // 2
+    inv_freq = float(theta) ** -(2.0 * np.arange(half, dtype=np.float64) / head_dim)
+    angles = np.asarray(positions, dtype=np.float64)[..., None] * inv_freq
+    emb = np.concatenate([angles, angles], axis=-1)[:, None]
+    return np.cos(emb), np.sin(emb)
+
+
+def padded_logits(ids, attention_mask, weights, cfg, position_ids=None, **flags) -> np.ndarray:
+    """LlamaForCausalLM on a padded batch: ids and attention_mask (batch, T), positions per row
+    (position_ids_from(attention_mask) unless given). Returns (batch, T, vocab); a padded
+    position's logits are whatever its (never attended) row computes. A cache changes no logit,
+    so this is also every call of a cached run at the positions it fed."""
+    f = _take(flags, BATCH_FLAGS)
+    cfg = Config.of(cfg)
+    ids, mask = _batch(ids), np.asarray(attention_mask, dtype=np.int64)
+    batch, total = ids.shape
+    positions = position_ids_from(mask) if position_ids is None else np.asarray(position_ids)
+    if f.get("batch_positions_not_shifted"):
+        positions = np.broadcast_to(np.arange(total), (batch, total))
+    keys_real = mask == 1
+    if f.get("batch_pad_keys_attended"):
+        keys_real = np.ones_like(keys_real)
+    if f.get("batch_mask_longest_row"):
+        keys_real = np.broadcast_to(keys_real[np.argmax(mask.sum(axis=1))], keys_real.shape)
+    allowed = np.tril(np.ones((total, total), dtype=bool))[None, None] & keys_real[:, None, None, :]
+    hd, n_q, n_kv = cfg.head_dim, cfg.num_attention_heads, cfg.num_key_value_heads
+    cos, sin = _row_rotary(hd, positions, cfg.rope_theta)
+    x = _f64(weights["model.embed_tokens.weight"])[ids]
+    for i in range(cfg.num_hidden_layers):
+        prefix = f"model.layers.{i}."
+        h = rms_norm(x, weights[prefix + "input_layernorm.weight"], cfg.rms_norm_eps)
+        a = prefix + "self_attn."
+        q = apply_rotary(_heads(_linear(h, weights, a + "q_proj.weight"), n_q, hd), cos, sin)
+        k = apply_rotary(_heads(_linear(h, weights, a + "k_proj.weight"), n_kv, hd), cos, sin)
+        v = _heads(_linear(h, weights, a + "v_proj.weight"), n_kv, hd)
+        k, v = repeat_kv(k, n_q // n_kv), repeat_kv(v, n_q // n_kv)
+        scores = np.where(allowed, q @ k.transpose(0, 1, 3, 2) / math.sqrt(hd), _MASKED)
+        out = (softmax(scores) @ v).transpose(0, 2, 1, 3).reshape(batch, total, n_q * hd)
+        x = x + _linear(out, weights, a + "o_proj.weight")
+        norm2 = rms_norm(x, weights[prefix + "post_attention_layernorm.weight"], cfg.rms_norm_eps)
+        x = x + mlp(norm2, weights, prefix + "mlp.")
+    head = weights.get("lm_head.weight")
+    head = _f64(weights["model.embed_tokens.weight"] if head is None else head)
+    return rms_norm(x, weights["model.norm.weight"], cfg.rms_norm_eps) @ head.T
+
+
+def greedy_alone(prompt, max_new_tokens: int, weights, cfg, eos_token_id=None) -> list[int]:
+    """One prompt's greedy continuation, alone (no padding): what each row of a batch must give,
+    stopping after eos_token_id."""
+    tokens = [int(t) for t in prompt]
+    new: list[int] = []
+    for _ in range(max_new_tokens):
+        token = int(np.argmax(logits(np.array([tokens]), weights, cfg)[0, -1]))
+        new.append(token)
+        tokens.append(token)
+        if token == eos_token_id:
+            break
+    return new
