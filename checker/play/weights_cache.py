@@ -1,0 +1,334 @@
+"""What the learner's load_gguf returned, kept on disk, so that the next `kata chat` starts in
+seconds instead of dequantizing the whole model file again.
+
+Kept under $KATA_WEIGHTS_CACHE (default ~/.cache/kata/weights), one folder per entry: a
+manifest.json and one .npy file per array, which a later start maps into memory (np.load with
+mmap_mode="c": copy-on-write, so the arrays are writeable, as DLPack needs to hand them to MAX,
+and nothing is ever written back into the cache). An entry is used only when everything its
+result could depend on is unchanged (`Key`):
+- the sha256 of every learner file the loader had imported once the call returned (the modules
+  in sys.modules whose file lies in the course's katas/ folder): an edit to any of them, or to
+  one they import, means a new entry. The same files import the same files, so the set recorded
+  by the call that filled the entry is the set to compare;
+- the model file's sha256, in full at every start (98 MB: 0.1 s here; a key of (path, size,
+  mtime) would save that and could be fooled by a copy over the file that keeps its size and
+  time);
+- the versions of numpy, gguf, MAX and Python.
+An entry is written into a temporary folder and renamed into place in one step: a chat killed
+while writing leaves a temporary folder (removed by a later start) and never a half-written
+entry. An entry that is damaged anyway (a file missing, truncated or altered) is found when it
+is opened, removed and rebuilt, with one line saying so. Only the newest KEEP entries are kept
+(each is the size of the float32 model: 540 MB for SmolLM2).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+from checker.paths import user_cache_dir
+from checker.protocol import Env
+
+FORMAT = 1
+MANIFEST = "manifest.json"
+KEEP = 2  # entries kept (the newest): a learner switching between two versions of their loader
+STALE_S = 3600.0  # a temporary folder this old belongs to a chat that was killed while writing
+
+Say = Callable[[str], None]
+
+
+def cache_dir() -> Path:
+    """$KATA_WEIGHTS_CACHE, else ~/.cache/kata/weights: per user, shared by all their courses."""
+    env = os.environ.get(Env.WEIGHTS_CACHE)
+    return Path(env).expanduser() if env else user_cache_dir() / "weights"
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def versions() -> dict[str, str]:
+    """The libraries a loader's result could depend on (gguf dequantizes, numpy holds it)."""
+    import numpy
+
+    found = {"numpy": numpy.__version__, "python": sys.version.split()[0]}
+    from importlib import metadata
+
+    for name in ("gguf", "max"):
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "none"
+    return found
+
+
+def learner_files(folder: Path) -> dict[str, str]:
+    """{path relative to folder's parent: sha256} of every module in sys.modules whose file lies
+    in folder (the course's katas/)."""
+    folder = folder.resolve()
+    found = {}
+    for module in list(sys.modules.values()):
+        name = getattr(module, "__file__", None)
+        if not name:
+            continue
+        path = Path(name).resolve()
+        if path.parent == folder or folder in path.parents:
+            try:
+                found[str(path.relative_to(folder.parent))] = sha256_of(path)
+            except OSError:
+                continue
+    return dict(sorted(found.items()))
+
+
+class Key:
+    """What an entry's arrays depend on besides the learner's files: the model file and the
+    libraries' versions."""
+
+    def __init__(self, model_sha256: str, libraries: dict[str, str] | None = None):
+        self.model_sha256 = model_sha256
+        self.libraries = libraries if libraries is not None else versions()
+
+    def matches(self, manifest: dict) -> bool:
+        return (manifest.get("format") == FORMAT and manifest.get("model_sha256") == self.model_sha256
+                and manifest.get("libraries") == self.libraries)
+
+    def name(self, files: dict[str, str]) -> str:
+        text = json.dumps([FORMAT, self.model_sha256, self.libraries, files], sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+class Damaged(Exception):
+    """An entry that cannot be read back as it was written."""
+
+
+class WeightsCache:
+    def __init__(self, folder: Path | None = None):
+        self.folder = Path(folder) if folder is not None else cache_dir()
+
+    # --- finding and opening an entry ----------------------------------------------------
+
+    def entries(self) -> list[Path]:
+        try:
+            return sorted(p for p in self.folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+        except OSError:
+            return []
+
+    def find(self, key: Key, katas: Path) -> tuple[Path | None, list[Path]]:
+        """(the entry for this model and these libraries whose learner files all still have the
+        recorded contents, or None; the entries whose manifest cannot be read: damaged)."""
+        root = katas.resolve().parent
+        found, damaged = None, []
+        for entry in self.entries():
+            manifest = _manifest(entry)
+            if manifest is None:
+                damaged.append(entry)
+                continue
+            files = manifest.get("files")
+            if found is None and key.matches(manifest) and isinstance(files, dict) and files \
+                    and all(_same(root / name, digest) for name, digest in files.items()):
+                found = entry
+        return found, damaged
+
+    def open(self, entry: Path) -> dict:
+        """The arrays of an entry, mapped from its files (copy-on-write); raises Damaged."""
+        import numpy as np
+
+        manifest = _manifest(entry)
+        if manifest is None or not isinstance(manifest.get("arrays"), list):
+            raise Damaged(f"{MANIFEST} unreadable")
+        state: dict = {}
+        try:
+            for item in manifest["arrays"]:
+                name, alias = item["name"], item.get("same_as")
+                if alias is not None:
+                    state[name] = state[alias]
+                    continue
+                array = np.load(entry / item["file"], mmap_mode="c", allow_pickle=False)
+                if list(array.shape) != item["shape"] or str(array.dtype) != item["dtype"]:
+                    raise Damaged(f"{item['file']} is not the array that was written")
+                state[name] = array
+        except Damaged:
+            raise
+        except (OSError, ValueError, KeyError, TypeError, EOFError) as exc:
+            raise Damaged(f"{type(exc).__name__}: {exc}") from None
+        return state
+
+    def remove(self, entry: Path) -> None:
+        shutil.rmtree(entry, ignore_errors=True)
+
+    # --- writing an entry ----------------------------------------------------------------
+
+    @staticmethod
+    def storable(state) -> bool:
+        """Only a dict of plain numpy arrays by name is kept (anything else runs uncached)."""
+        import numpy as np
+
+        return isinstance(state, dict) and bool(state) and all(
+            isinstance(k, str) and type(v) is np.ndarray and v.dtype != object for k, v in state.items())
+
+    def store(self, key: Key, files: dict[str, str], state: dict) -> Path:
+        """Writes an entry (temporary folder, then one rename); returns its folder. OSError when
+        the disk refuses (full, read-only)."""
+        import numpy as np
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._sweep()
+        final = self.folder / key.name(files)
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.folder))
+        try:
+            arrays, seen = [], {}
+            for index, (name, array) in enumerate(state.items()):
+                if id(array) in seen:  # a tied weight: the same array under two names
+                    arrays.append({"name": name, "same_as": seen[id(array)]})
+                    continue
+                seen[id(array)] = name
+                file = f"{index:04d}.npy"
+                np.save(tmp / file, np.ascontiguousarray(array), allow_pickle=False)
+                arrays.append({"name": name, "file": file, "shape": list(array.shape),
+                               "dtype": str(array.dtype)})
+            manifest = {"format": FORMAT, "model_sha256": key.model_sha256,
+                        "libraries": key.libraries, "files": files, "arrays": arrays,
+                        "written": time.time()}
+            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+            try:
+                tmp.rename(final)
+            except OSError:  # another chat kept the same entry first
+                if _manifest(final) is None:
+                    raise
+                shutil.rmtree(tmp, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        self._prune(keep=final)
+        return final
+
+    def _sweep(self) -> None:
+        """Removes temporary folders left by chats killed while writing."""
+        try:
+            for path in self.folder.glob(".tmp-*"):
+                if time.time() - path.stat().st_mtime > STALE_S:
+                    shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            pass
+
+    def _prune(self, keep: Path) -> None:
+        others = [e for e in self.entries() if e != keep]
+        others.sort(key=lambda e: e.stat().st_mtime if e.exists() else 0, reverse=True)
+        for entry in others[KEEP - 1:]:
+            self.remove(entry)
+
+
+def _manifest(entry: Path) -> dict | None:
+    try:
+        data = json.loads((entry / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _same(path: Path, digest: str) -> bool:
+    try:
+        return sha256_of(path) == digest
+    except OSError:
+        return False
+
+
+# --- the learner's load_gguf, through the cache ---------------------------------------------
+
+def load_weights(loader, gguf: Path, katas: Path, say: Say, live: Say | None = None,
+                 cache: WeightsCache | None = None) -> dict:
+    """loader.load_gguf(gguf), or what an earlier call returned when nothing it depends on has
+    changed. say(line): what happened (one line each); live(text): the progress line while the
+    learner's load_gguf runs, rewritten in place (None: only its start and end are said)."""
+    cache = cache or WeightsCache()
+    gguf = Path(gguf)
+    try:
+        key = Key(sha256_of(gguf))
+        entry, damaged = cache.find(key, katas)
+    except OSError:
+        key, entry, damaged = None, None, []
+    for bad in damaged:
+        cache.remove(bad)
+        say(f"(a damaged copy of a load_gguf result in {cache.folder} was removed)")
+    if entry is not None:
+        started = time.monotonic()
+        try:
+            state = cache.open(entry)
+        except Damaged as exc:
+            cache.remove(entry)
+            say(f"The kept copy of your load_gguf's result was damaged ({_first_line(exc)}): "
+                "removed it; reading the file again.")
+        else:
+            _touch(entry)  # the newest entries are the ones kept
+            say(f"(your load_gguf's result for {gguf.name}, kept from an earlier chat: "
+                f"{time.monotonic() - started:.1f} s)")
+            return state
+    started = time.time()
+    state = _with_progress(lambda: loader.load_gguf(str(gguf)), f"Reading {gguf.name} with your "
+                           "load_gguf (the next chat reuses the result)", say, live)
+    if key is None or not cache.storable(state):
+        return state
+    files = learner_files(katas)
+    if not files or any(_changed_since(katas.resolve().parent / name, started) for name in files):
+        return state  # edited while it ran: what was imported may not be what is there now
+    try:
+        cache.store(key, files, state)
+    except OSError as exc:
+        say(f"(could not keep your load_gguf's result in {cache.folder}: "
+            f"{exc.strerror or exc}; the next chat reads the file again)")
+    return state
+
+
+def _with_progress(call, what: str, say: Say, live: Say | None):
+    started = time.monotonic()
+    if live is None:
+        say(what + " ...")
+        result = call()
+        say(f"({time.monotonic() - started:.0f} s)")
+        return result
+    stop = threading.Event()
+
+    def tick():
+        while not stop.wait(1.0):
+            live(f"{what} ... {time.monotonic() - started:.0f} s")
+
+    live(f"{what} ...")
+    thread = threading.Thread(target=tick, daemon=True)
+    thread.start()
+    try:
+        result = call()
+    finally:
+        stop.set()
+        thread.join()
+    live(f"{what} ... {time.monotonic() - started:.0f} s\n")
+    return result
+
+
+def _touch(entry: Path) -> None:
+    try:
+        os.utime(entry)
+    except OSError:
+        pass
+
+
+def _changed_since(path: Path, started: float) -> bool:
+    try:
+        return path.stat().st_mtime > started
+    except OSError:
+        return True
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
