@@ -88,6 +88,9 @@ def kata_env(course: Path) -> dict:
     env = dict(os.environ)
     env["KATA_ROOT"] = str(course)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    # kata chat's kept load_gguf results (540 MB each) beside the course, not in the user's cache
+    env.setdefault("KATA_WEIGHTS_CACHE", str((course if course.is_dir() else course.parent).parent
+                                             / "kata-weights"))
     env["COLUMNS"] = "200"  # rich wraps long lines at the terminal width; keep messages whole
     env.pop("PYTEST_ADDOPTS", None)
     return env

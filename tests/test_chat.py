@@ -83,6 +83,40 @@ def test_chat_answers_with_the_learners_own_model(course):
     assert "on the fly" not in out + err  # MAX's own chatter stays out of the conversation
 
 
+def test_a_second_chat_reuses_what_load_gguf_returned(course):
+    """The first chat reads the file with the learner's load_gguf and keeps the result; the
+    second maps it (said in one line); an edit to a learner file load_gguf imports, or a damaged
+    kept copy, reads the file again. No traceback anywhere."""
+    curriculum = load_curriculum(course)
+    base = curriculum.for_command("chat")
+    for number in RELEASED:
+        place_solution(course, number)
+    _passed(course, range(1, base.number + 1))  # not the KV cache's kata: the uncached path
+
+    def chat():
+        code, out, err = run_kata_cli(course, "chat", QUESTION, "--max-tokens", "2", timeout=900)
+        assert_no_traceback(out, err)
+        assert code == EXIT_PASS and "The capital" in out, out + err
+        return err
+
+    read = "with your load_gguf"
+    err = chat()
+    assert read in err and "kept from an earlier chat" not in err, err
+    assert "No KV cache yet" in err and f"kata {curriculum.provider('cache').number}" in err, err
+    err = chat()
+    assert "kept from an earlier chat" in err and read not in err, err
+    imported = course / "katas" / "step_13.py"  # config_from_gguf's LlamaConfig: load_gguf imports it
+    imported.write_text(imported.read_text() + "\n# an edit\n")
+    err = chat()
+    assert read in err and "kept from an earlier chat" not in err, err
+    kept = course.parent / "kata-weights"
+    entry = max((p for p in kept.iterdir() if not p.name.startswith(".")), key=lambda p: p.stat().st_mtime)
+    array = next(entry.glob("*.npy"))
+    array.write_bytes(array.read_bytes()[:1000])  # truncated
+    err = chat()
+    assert "damaged" in err and read in err, err
+
+
 # --- the learner's sampler ------------------------------------------------------------------
 
 FILTERS = [("--top-k", "50"), ("--top-p", "0.9"), ("--min-p", "0.05"),

@@ -23,10 +23,29 @@ import pytest
 from checker.play import weights_cache as wc
 
 LOADER = """
+    import dataclasses
+
     import numpy as np
     from {package} import helper
 
-    CALLS = []
+    CALLS, CONFIGS = [], []
+
+
+    @dataclasses.dataclass
+    class Config:
+        hidden_size: int = 4
+        rms_norm_eps: float = 1e-5
+        tie_word_embeddings: bool = True
+        derived: int = dataclasses.field(init=False, default=0)
+
+        def __post_init__(self):
+            self.derived = 2 * self.hidden_size
+
+
+    def config_from_gguf(path):
+        CONFIGS.append(path)
+        return Config(hidden_size=4, rms_norm_eps=9.999999747378752e-06)
+
 
     def load_gguf(path):
         CALLS.append(path)
@@ -64,7 +83,10 @@ def _start(katas: Path, package: str, model: Path):
     importlib.invalidate_caches()
     loader = importlib.import_module(f"{package}.loader")
     said = []
-    state = wc.load_weights(loader, model, katas, say=said.append)
+    config, state = wc.read_model(loader, model, katas, say=said.append)
+    assert isinstance(config, loader.Config) and config == loader.Config(4, 9.999999747378752e-06)
+    assert config.derived == 8
+    assert bool(loader.CALLS) == bool(loader.CONFIGS)  # both read, or both kept
     return state, loader, said
 
 
@@ -205,7 +227,8 @@ def test_an_unwritable_cache_is_one_line(course, tmp_path, monkeypatch):
 
 def test_a_result_that_is_not_arrays_is_used_and_not_kept(course):
     katas, model, package = course
-    (katas / "loader.py").write_text("CALLS = []\ndef load_gguf(path):\n    CALLS.append(path)\n"
+    source = (katas / "loader.py").read_text()
+    (katas / "loader.py").write_text(source + "\ndef load_gguf(path):\n    CALLS.append(path)\n"
                                      "    return {'w': [1.0, 2.0]}\n")
     state, _, _ = _start(katas, package, model)
     assert state == {"w": [1.0, 2.0]}
@@ -214,10 +237,43 @@ def test_a_result_that_is_not_arrays_is_used_and_not_kept(course):
     assert wc.WeightsCache().entries() == []
 
 
+def test_a_config_that_is_no_dataclass_is_read_each_time(course):
+    """The arrays are kept; config_from_gguf runs at every start."""
+    katas, model, package = course
+    (katas / "loader.py").write_text((katas / "loader.py").read_text().replace(
+        "@dataclasses.dataclass", "@dataclasses.dataclass(eq=True)").replace(
+        "    return Config(hidden_size=4", "    return Plain() or Config(hidden_size=4") +
+        "\nclass Plain:\n    pass\n")
+    for name in [n for n in sys.modules if n == package or n.startswith(package + ".")]:
+        del sys.modules[name]
+    loader = importlib.import_module(f"{package}.loader")
+    config, _ = wc.read_model(loader, model, katas, say=lambda _: None)
+    assert isinstance(config, loader.Plain)
+    for name in [n for n in sys.modules if n == package or n.startswith(package + ".")]:
+        del sys.modules[name]
+    loader = importlib.import_module(f"{package}.loader")
+    said = []
+    config, _ = wc.read_model(loader, model, katas, say=said.append)
+    assert isinstance(config, loader.Plain) and loader.CONFIGS and not loader.CALLS and _kept(said)
+
+
+def test_a_config_class_that_changed_its_fields_is_read_again():
+    """described_config / rebuilt_config: a class whose fields now differ gives None."""
+    import dataclasses
+
+    @dataclasses.dataclass
+    class Local:
+        a: int = 1
+
+    assert wc.described_config(Local()) is None  # not importable by name: not kept
+    described = {"class": ["fractions", "Fraction"], "fields": {"a": 1}, "init": ["a"]}
+    assert wc.rebuilt_config(described) is None
+
+
 def test_the_live_line_rewrites_itself_and_ends_with_a_newline(course):
     katas, model, package = course
     loader = importlib.import_module(f"{package}.loader")
     lines = []
-    wc.load_weights(loader, model, katas, say=lambda _: None, live=lines.append)
+    wc.read_model(loader, model, katas, say=lambda _: None, live=lines.append)
     assert lines[0].startswith("Reading model.gguf with your load_gguf") and lines[-1].endswith(" s\n")
     assert all(not line[:-1].count("\n") for line in lines)

@@ -50,18 +50,78 @@ def with_weights(model_class, config, state: dict):
 
 
 class NoCache:
-    """The learner's LlamaForCausalLM, the whole sequence through it for every token."""
+    """The learner's LlamaForCausalLM, the whole sequence through it for every token: traced into
+    one compiled graph (ids (1, seq) -> the last position's logits, seq symbolic: compiled once
+    per machine, MAX keeps it) when their code allows, else each call staged as one graph (the
+    same numbers, 20-100x slower on SmolLM2: bench/RESULTS.md section 13)."""
 
-    path = "no cache"
+    def __init__(self, model, *, say: Callable[[str], None] = lambda _: None,
+                 describe: Callable[[Exception], str] | None = None, compile: bool = True):
+        self.model, self.say, self.describe = model, say, describe
+        self.step, self.why = None, ""
+        self.path = None if compile else STAGED
+        self.timings = {"graph": 0.0, "host": 0.0, "steps": 0}
 
-    def __init__(self, model):
-        self.model = model
+    def prepare(self) -> None:
+        """Compiles the graph (or chooses the staged path) now rather than at the first token."""
+        if self.path is None:
+            self.step = _compiled_or_none(self, "your model", lambda: compile_whole(self.model))
+            self.path = STAGED if self.step is None else COMPILED
 
     def next_logits(self, ids) -> np.ndarray:
+        ids = np.asarray(ids, dtype=np.int64).reshape(1, -1)
+        self.prepare()
+        if self.path == COMPILED:
+            try:
+                return _run(self, self.step, ids)[0]
+            except Exception as exc:  # noqa: BLE001 - e.g. a length only this input has
+                self.path = STAGED
+                _say_fallback(self, "Your model", exc)
         from checker.child.staging import batched, to_tensor
 
-        ids = np.asarray(ids, dtype=np.int64).reshape(1, -1)
         return np.asarray(batched(lambda: self.model(to_tensor(ids))).to_numpy())[0, -1]
+
+
+def _compiled_or_none(decoder, what: str, build):
+    """build() (a compile: minutes the first time on a machine), said to decoder.say with a
+    heartbeat; None, said once with where it stopped, when the learner's code cannot compile."""
+    decoder.say(f"Compiling {what} into one MAX graph: minutes the first time on this machine, "
+                "seconds after that (MAX keeps it) ...")
+    started = time.monotonic()
+    try:
+        with _heartbeat(decoder.say, started):
+            step = build()
+    except Exception as exc:  # noqa: BLE001 - the learner's code could not be traced
+        _say_fallback(decoder, what[0].upper() + what[1:], exc)
+        return None
+    decoder.say(f"(compiled, ready in {time.monotonic() - started:.0f} s)")
+    return step
+
+
+def _say_fallback(decoder, what: str, exc: Exception) -> None:
+    decoder.why = _short(decoder.describe(exc) if decoder.describe else f"{type(exc).__name__}: {exc}")
+    decoder.say(f"{what} could not run as one compiled graph, so each token runs it step by "
+                f"step: the same tokens, more slowly. Where it stopped:\n  {decoder.why}\nTo "
+                "compile, your code must also work when lengths are only known as the graph runs: "
+                "no int() of a length; F.range rather than F.band_part or Tensor.arange(n) + start.")
+
+
+def _run(decoder, step, ids: np.ndarray, *rest):
+    """step's outputs for ids (int64 (1, seq)) and rest (MAX buffers), the first as numpy."""
+    from max.driver import Buffer
+
+    began = time.perf_counter()
+    buffer = Buffer.from_numpy(ids)
+    ran = time.perf_counter()
+    # execute_raw: the buffers as the graph takes them, without the per-call checks and Tensor
+    # wrapping of CompiledCallable.__call__.
+    first, *others = step.execute_raw(buffer, *rest)
+    done = time.perf_counter()
+    out = first.to_numpy().reshape(1, -1).copy()  # a copy: the buffer is reused by MAX
+    decoder.timings["graph"] += done - ran
+    decoder.timings["host"] += (ran - began) + (time.perf_counter() - done)
+    decoder.timings["steps"] += 1
+    return (out, *others)
 
 
 class Cached:
@@ -114,27 +174,13 @@ class Cached:
     # --- the compiled path ---------------------------------------------------------------
 
     def _compile(self) -> None:
-        self.say("Compiling your model and KV cache into one MAX graph: minutes the first time "
-                 "on this machine, seconds after that (MAX keeps it) ...")
-        started = time.monotonic()
-        try:
-            with _heartbeat(self.say, started):
-                self.step = compile_step(self.model, self.cache_class, self.layers,
-                                         self.kv_heads, self.head_dim)
-        except Exception as exc:  # noqa: BLE001 - the learner's code could not be traced
-            self._fall_back(exc)
-            return
-        self.path = COMPILED
-        self.say(f"(compiled, ready in {time.monotonic() - started:.0f} s)")
+        self.step = _compiled_or_none(self, "your model and KV cache", lambda: compile_step(
+            self.model, self.cache_class, self.layers, self.kv_heads, self.head_dim))
+        self.path = STAGED if self.step is None else COMPILED
 
     def _fall_back(self, exc: Exception) -> None:
         self.path = STAGED
-        self.why = _short(self.describe(exc) if self.describe else f"{type(exc).__name__}: {exc}")
-        self.say("Your model and cache could not run as one compiled graph, so each token runs "
-                 "them step by step: the same tokens, more slowly. Where it stopped:\n"
-                 f"  {self.why}\nTo compile, your code must also work when lengths are only "
-                 "known as the graph runs: no int() of a length; F.range rather than F.band_part "
-                 "or Tensor.arange(n) + start.")
+        _say_fallback(self, "Your model and cache", exc)
 
     def _compiled(self, new: list[int]) -> np.ndarray:
         from max.driver import Buffer
@@ -142,18 +188,8 @@ class Cached:
         if self.past is None:
             empty = np.zeros((1, self.kv_heads, 0, self.head_dim), dtype=np.float32)
             self.past = [Buffer.from_numpy(empty) for _ in range(2 * self.layers)]
-        began = time.perf_counter()
-        ids = Buffer.from_numpy(np.array([new], dtype=np.int64))
-        ran = time.perf_counter()
-        # execute_raw: the buffers as the graph takes them (ids, keys..., values...), without
-        # the per-call checks and Tensor wrapping of CompiledCallable.__call__.
-        logits, *self.past = self.step.execute_raw(ids, *self.past)
-        done = time.perf_counter()
-        out = logits.to_numpy().reshape(-1).copy()  # a copy: the buffer is reused by MAX
-        self.timings["graph"] += done - ran
-        self.timings["host"] += (ran - began) + (time.perf_counter() - done)
-        self.timings["steps"] += 1
-        return out
+        logits, *self.past = _run(self, self.step, np.array([new], dtype=np.int64), *self.past)
+        return logits[0]
 
     # --- the staged path -----------------------------------------------------------------
 
@@ -169,6 +205,24 @@ class Cached:
             return self.model(to_tensor(np.array([new], dtype=np.int64)), cache)
 
         return np.asarray(batched(call).to_numpy())[0, -1]
+
+
+def compile_whole(model):
+    """The learner's model without a cache as one compiled graph: ids (1, seq) -> the last
+    position's logits (1, vocab), seq symbolic."""
+    from max.dtype import DType
+    from max.experimental.nn import Module
+    from max.graph import DeviceRef, TensorType
+
+    class Whole(Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model  # the learner's parameter names, under "model."
+
+        def forward(self, input_ids):
+            return self.model(input_ids)[:, -1]
+
+    return Whole().compile(TensorType(DType.int64, (1, "seq"), device=DeviceRef.CPU()))
 
 
 def compile_step(model, cache_class, layers: int, kv_heads: int, head_dim: int):

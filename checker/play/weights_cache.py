@@ -1,5 +1,5 @@
-"""What the learner's load_gguf returned, kept on disk, so that the next `kata chat` starts in
-seconds instead of dequantizing the whole model file again.
+"""What the learner's config_from_gguf and load_gguf returned, kept on disk, so that the next
+`kata chat` starts in seconds instead of parsing and dequantizing the whole model file again.
 
 Kept under $KATA_WEIGHTS_CACHE (default ~/.cache/kata/weights), one folder per entry: a
 manifest.json and one .npy file per array, which a later start maps into memory (np.load with
@@ -18,12 +18,16 @@ An entry is written into a temporary folder and renamed into place in one step: 
 while writing leaves a temporary folder (removed by a later start) and never a half-written
 entry. An entry that is damaged anyway (a file missing, truncated or altered) is found when it
 is opened, removed and rebuilt, with one line saying so. Only the newest KEEP entries are kept
-(each is the size of the float32 model: 540 MB for SmolLM2).
+(each is the size of the float32 model: 540 MB for SmolLM2). The configuration is kept when it is
+a dataclass of plain values (the learner's class is built again from them, and must give back
+every field); else config_from_gguf runs each time (seconds: gguf's reader parses the header).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import importlib
 import json
 import os
 import shutil
@@ -141,8 +145,9 @@ class WeightsCache:
                 found = entry
         return found, damaged
 
-    def open(self, entry: Path) -> dict:
-        """The arrays of an entry, mapped from its files (copy-on-write); raises Damaged."""
+    def open(self, entry: Path) -> tuple[dict | None, dict]:
+        """(the configuration's description, the arrays mapped from their files (copy-on-write))
+        of an entry; raises Damaged."""
         import numpy as np
 
         manifest = _manifest(entry)
@@ -163,7 +168,8 @@ class WeightsCache:
             raise
         except (OSError, ValueError, KeyError, TypeError, EOFError) as exc:
             raise Damaged(f"{type(exc).__name__}: {exc}") from None
-        return state
+        config = manifest.get("config")
+        return (config if isinstance(config, dict) else None), state
 
     def remove(self, entry: Path) -> None:
         shutil.rmtree(entry, ignore_errors=True)
@@ -178,7 +184,7 @@ class WeightsCache:
         return isinstance(state, dict) and bool(state) and all(
             isinstance(k, str) and type(v) is np.ndarray and v.dtype != object for k, v in state.items())
 
-    def store(self, key: Key, files: dict[str, str], state: dict) -> Path:
+    def store(self, key: Key, files: dict[str, str], state: dict, config: dict | None = None) -> Path:
         """Writes an entry (temporary folder, then one rename); returns its folder. OSError when
         the disk refuses (full, read-only)."""
         import numpy as np
@@ -200,7 +206,7 @@ class WeightsCache:
                                "dtype": str(array.dtype)})
             manifest = {"format": FORMAT, "model_sha256": key.model_sha256,
                         "libraries": key.libraries, "files": files, "arrays": arrays,
-                        "written": time.time()}
+                        "config": config, "written": time.time()}
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
             try:
                 tmp.rename(final)
@@ -245,13 +251,14 @@ def _same(path: Path, digest: str) -> bool:
         return False
 
 
-# --- the learner's load_gguf, through the cache ---------------------------------------------
+# --- the learner's config_from_gguf and load_gguf, through the cache ------------------------
 
-def load_weights(loader, gguf: Path, katas: Path, say: Say, live: Say | None = None,
-                 cache: WeightsCache | None = None) -> dict:
-    """loader.load_gguf(gguf), or what an earlier call returned when nothing it depends on has
-    changed. say(line): what happened (one line each); live(text): the progress line while the
-    learner's load_gguf runs, rewritten in place (None: only its start and end are said)."""
+def read_model(loader, gguf: Path, katas: Path, say: Say, live: Say | None = None,
+               cache: WeightsCache | None = None) -> tuple[object, dict]:
+    """(loader.config_from_gguf(gguf), loader.load_gguf(gguf)), or what earlier calls returned
+    when nothing they depend on has changed. say(line): what happened (one line each);
+    live(text): the progress line while the learner's load_gguf runs, rewritten in place (None:
+    only its start and end are said)."""
     cache = cache or WeightsCache()
     gguf = Path(gguf)
     try:
@@ -265,30 +272,68 @@ def load_weights(loader, gguf: Path, katas: Path, say: Say, live: Say | None = N
     if entry is not None:
         started = time.monotonic()
         try:
-            state = cache.open(entry)
+            described, state = cache.open(entry)
         except Damaged as exc:
             cache.remove(entry)
             say(f"The kept copy of your load_gguf's result was damaged ({_first_line(exc)}): "
                 "removed it; reading the file again.")
         else:
+            config = rebuilt_config(described)
+            if config is None:
+                config = loader.config_from_gguf(str(gguf))
             _touch(entry)  # the newest entries are the ones kept
             say(f"(your load_gguf's result for {gguf.name}, kept from an earlier chat: "
                 f"{time.monotonic() - started:.1f} s)")
-            return state
+            return config, state
     started = time.time()
+    config = loader.config_from_gguf(str(gguf))
     state = _with_progress(lambda: loader.load_gguf(str(gguf)), f"Reading {gguf.name} with your "
                            "load_gguf (the next chat reuses the result)", say, live)
     if key is None or not cache.storable(state):
-        return state
+        return config, state
     files = learner_files(katas)
     if not files or any(_changed_since(katas.resolve().parent / name, started) for name in files):
-        return state  # edited while it ran: what was imported may not be what is there now
+        return config, state  # edited while it ran: what was imported may not be what is there now
     try:
-        cache.store(key, files, state)
+        cache.store(key, files, state, described_config(config))
     except OSError as exc:
         say(f"(could not keep your load_gguf's result in {cache.folder}: "
             f"{exc.strerror or exc}; the next chat reads the file again)")
-    return state
+    return config, state
+
+
+_PLAIN = (int, float, bool, str, type(None))
+
+
+def described_config(config) -> dict | None:
+    """{"class": [module, qualname], "fields": every field's value} for a dataclass instance of
+    plain values (else None: not kept)."""
+    if not dataclasses.is_dataclass(config) or isinstance(config, type):
+        return None
+    cls = type(config)
+    fields = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
+    if not all(type(v) in _PLAIN for v in fields.values()) or "<locals>" in cls.__qualname__:
+        return None
+    return {"class": [cls.__module__, cls.__qualname__], "fields": fields,
+            "init": [f.name for f in dataclasses.fields(config) if f.init]}
+
+
+def rebuilt_config(described: dict | None):
+    """The learner's configuration class built again from described_config's description (None
+    when it cannot be, or gives back other values)."""
+    try:
+        module, qualname = described["class"]
+        cls = importlib.import_module(module)
+        for part in qualname.split("."):
+            cls = getattr(cls, part)
+        fields = described["fields"]
+        config = cls(**{name: fields[name] for name in described["init"]})
+        again = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
+    except Exception:  # noqa: BLE001 - anything unexpected: the learner's function runs instead
+        return None
+    same = again.keys() == fields.keys() and all(
+        type(again[k]) is type(fields[k]) and again[k] == fields[k] for k in fields)
+    return config if same else None
 
 
 def _with_progress(call, what: str, say: Say, live: Say | None):
