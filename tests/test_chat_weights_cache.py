@@ -51,7 +51,8 @@ LOADER = """
         CALLS.append(path)
         data = np.frombuffer(open(path, "rb").read(), dtype=np.uint8).astype(np.float32)
         embed = data[:12].reshape(3, 4) * helper.SCALE
-        return {{"model.embed_tokens.weight": embed, "model.norm.weight": data[:4].copy(),
+        norm = np.memmap(path, dtype=np.uint8, mode="r")[:4].astype(np.float32)  # still a memmap
+        return {{"model.embed_tokens.weight": embed, "model.norm.weight": norm,
                  "lm_head.weight": embed}}
 """
 
@@ -83,7 +84,7 @@ def _start(katas: Path, package: str, model: Path):
     importlib.invalidate_caches()
     loader = importlib.import_module(f"{package}.loader")
     said = []
-    config, state = wc.read_model(loader, model, katas, say=said.append)
+    config, state, _ = wc.read_model(loader, model, katas, say=said.append)
     assert isinstance(config, loader.Config) and config == loader.Config(4, 9.999999747378752e-06)
     assert config.derived == 8
     assert bool(loader.CALLS) == bool(loader.CONFIGS)  # both read, or both kept
@@ -230,8 +231,8 @@ def test_a_result_that_is_not_arrays_is_used_and_not_kept(course):
     source = (katas / "loader.py").read_text()
     (katas / "loader.py").write_text(source + "\ndef load_gguf(path):\n    CALLS.append(path)\n"
                                      "    return {'w': [1.0, 2.0]}\n")
-    state, _, _ = _start(katas, package, model)
-    assert state == {"w": [1.0, 2.0]}
+    state, _, said = _start(katas, package, model)
+    assert state == {"w": [1.0, 2.0]} and any("not kept" in line for line in said), said
     _, loader, said = _start(katas, package, model)
     assert loader.CALLS and not _kept(said)
     assert wc.WeightsCache().entries() == []
@@ -247,13 +248,13 @@ def test_a_config_that_is_no_dataclass_is_read_each_time(course):
     for name in [n for n in sys.modules if n == package or n.startswith(package + ".")]:
         del sys.modules[name]
     loader = importlib.import_module(f"{package}.loader")
-    config, _ = wc.read_model(loader, model, katas, say=lambda _: None)
+    config, _, _ = wc.read_model(loader, model, katas, say=lambda _: None)
     assert isinstance(config, loader.Plain)
     for name in [n for n in sys.modules if n == package or n.startswith(package + ".")]:
         del sys.modules[name]
     loader = importlib.import_module(f"{package}.loader")
     said = []
-    config, _ = wc.read_model(loader, model, katas, say=said.append)
+    config, _, _ = wc.read_model(loader, model, katas, say=said.append)
     assert isinstance(config, loader.Plain) and loader.CONFIGS and not loader.CALLS and _kept(said)
 
 
@@ -277,3 +278,53 @@ def test_the_live_line_rewrites_itself_and_ends_with_a_newline(course):
     wc.read_model(loader, model, katas, say=lambda _: None, live=lines.append)
     assert lines[0].startswith("Reading model.gguf with your load_gguf") and lines[-1].endswith(" s\n")
     assert all(not line[:-1].count("\n") for line in lines)
+
+
+# --- the compiled graph kept beside the weights ---------------------------------------------
+
+class _FakeStep:
+    """What GraphCache.store reads of a compiled MAX graph: export_mef and its weights."""
+
+    def __init__(self, weights):
+        self.weights = weights
+
+    def export_mef(self, path):
+        Path(path).write_bytes(b"not really a MEF")
+
+
+def test_a_kept_graph_names_its_weights_by_the_kept_arrays(course):
+    katas, model, package = course
+    state, _, _ = _start(katas, package, model)
+    key = wc.Key(wc.sha256_of(model)).also(checker="abc")
+    made = np.arange(6, dtype=np.float32)  # a tensor the learner's module made itself
+    step = _FakeStep({"model.model.norm.weight": np.array(state["model.norm.weight"]),
+                      "model.rotary.table": made,
+                      "model.lm_head.weight": np.array(state["lm_head.weight"]) + 1})  # changed
+    graphs = wc.GraphCache()
+    files = wc.learner_files(katas)
+    entry = graphs.store(key, files, "without a cache, 64 tokens", step, state)
+    manifest = wc._manifest(entry)
+    assert manifest["weights"]["model.model.norm.weight"] == {"state": "model.norm.weight"}
+    assert manifest["weights"]["model.rotary.table"] == {"extra": "model.rotary.table"}
+    assert manifest["weights"]["model.lm_head.weight"] == {"extra": "model.lm_head.weight"}
+    assert graphs.find(key, katas, "without a cache, 64 tokens")[0] == entry
+    assert graphs.find(key, katas, "without a cache, 128 tokens")[0] is None  # another length
+    assert graphs.find(key.also(checker="other"), katas, "without a cache, 64 tokens")[0] is None
+    (katas / "helper.py").write_text("SCALE = 5.0\n")
+    assert graphs.find(key, katas, "without a cache, 64 tokens")[0] is None  # a learner file changed
+    assert wc.WeightsCache().entries() and entry not in wc.WeightsCache().entries()
+
+
+def test_a_kept_graph_that_cannot_be_loaded_is_damaged_not_a_crash(course):
+    """What MAX raises for a bad .mef (here, bytes that are none) becomes Damaged: the chat
+    compiles again."""
+    katas, model, package = course
+    state, _, _ = _start(katas, package, model)
+    key = wc.Key(wc.sha256_of(model))
+    step = _FakeStep({"model.model.norm.weight": np.array(state["model.norm.weight"])})
+    entry = wc.GraphCache().store(key, wc.learner_files(katas), "kind", step, state)
+    with pytest.raises(wc.Damaged):
+        wc.GraphCache().open(entry, state)
+    (entry / wc.MANIFEST).write_text("{")
+    with pytest.raises(wc.Damaged):
+        wc.GraphCache().open(entry, state)

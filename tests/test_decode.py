@@ -58,10 +58,36 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def _decode(course, ids=PROMPT, new=NEW) -> tuple[dict | None, str]:
+NO_CACHE_CHILD = textwrap.dedent("""
+    from checker.child import sigint
+    sigint.install()
+    import json, os, sys
+    import numpy as np
+    from checker.play.decode import NoCache, with_weights
+    from checker.curriculum import load_curriculum
+    from pathlib import Path
+    import importlib
+
+    course = Path(os.environ["KATA_ROOT"])
+    chat = load_curriculum(course).for_command("chat")
+    katas = importlib.import_module(load_curriculum(course).get(chat.uses[-1]).module)
+    fixtures = course / "fixtures"
+    config = katas.LlamaConfig(**json.loads((fixtures / "llama_config.json").read_text()))
+    state = dict(np.load(fixtures / "llama_weights.npz"))
+    state["lm_head.weight"] = state["model.embed_tokens.weight"]
+    said = []
+    decoder = NoCache(with_weights(katas.LlamaForCausalLM, config, state), say=said.append)
+    ids, tokens = json.loads(sys.argv[1]), []
+    for _ in range(int(sys.argv[2])):
+        tokens.append(int(np.argmax(decoder.next_logits(ids + tokens))))
+    print(json.dumps({"tokens": tokens, "path": decoder.path, "said": said}))
+""")
+
+
+def _decode(course, ids=PROMPT, new=NEW, child=CHILD) -> tuple[dict | None, str]:
     env = dict(os.environ, KATA_ROOT=str(course), PYTHONPATH=str(course),
                MAX_EAGER_EXECUTOR="interpreter")
-    done = subprocess.run([sys.executable, "-c", CHILD, json.dumps(ids), str(new)], cwd=course,
+    done = subprocess.run([sys.executable, "-c", child, json.dumps(ids), str(new)], cwd=course,
                           env=env, capture_output=True, text=True, timeout=1200)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     return (json.loads(lines[-1]) if done.returncode == 0 and lines else None), done.stdout + done.stderr
@@ -121,3 +147,23 @@ def test_the_learners_own_error_reaches_them(course, tmp_path):
     assert result is not None, output
     assert result["error"] == "ValueError: my bug", output  # theirs, not wrapped in ours
     assert_no_traceback(output)
+
+
+# --- without a KV cache (the chat between the model's katas and the cache's) ---------------
+
+def test_the_model_without_a_cache_runs_compiled_per_length_with_hf_tokens(course, hf_tokens):
+    """One graph per fixed length, the ids padded at the end: the model is causal, so the last
+    real position's logits are the unpadded ones, and the tokens are Hugging Face's."""
+    _solved(course)
+    result, output = _decode(course, child=NO_CACHE_CHILD)
+    assert result is not None, output
+    assert result["path"] == "compiled per length", output
+    assert result["tokens"] == hf_tokens, output
+    assert not any("could not run" in s for s in result["said"]), output
+
+
+def test_the_lengths_the_model_is_compiled_for():
+    """NoCache's lengths: 64, then doubling; a sequence runs at the smallest that holds it."""
+    from checker.play.decode import NoCache
+
+    assert [NoCache.bucket(n) for n in (1, 63, 64, 65, 128, 129, 1000)] == [64, 64, 64, 128, 128, 256, 1024]

@@ -143,34 +143,90 @@ def reply(model, tokenizer, messages, max_tokens: int, choose) -> tuple[str, int
 
 def load_model(gguf: str, katas: Path, describe=None):
     """The learner's Llama with the file's weights, built by their own katas, ready to generate:
-    with their KV cache (compiled now: minutes the first time) once it has passed. Their
-    config_from_gguf and load_gguf run first, before any other of their modules is imported, so
-    that the learner files they depend on are the ones in sys.modules afterwards
-    (checker.play.weights_cache keeps their results for the next chat). describe(exc): how to tell the learner why their code could
-    not be compiled."""
+    compiled into one graph (minutes the first time on a machine), with their KV cache once it
+    has passed. Their config_from_gguf and load_gguf run first, before any other of their modules
+    is imported, so that the learner files they depend on are the ones in sys.modules afterwards;
+    checker.play.weights_cache keeps their results, and the compiled graph, for the next chat.
+    describe(exc): how to tell the learner why their code could not be compiled."""
     import importlib
 
-    from checker.play.decode import Cached, NoCache, with_weights
-    from checker.play.weights_cache import read_model
+    from checker.play import decode
+    from checker.play.weights_cache import GraphCache, read_model
 
+    started = time.time()
     loader = importlib.import_module(os.environ[Env.LOADER_MODULE])
     mark("your loader imported")
-    config, state = read_model(loader, Path(gguf), katas, say=_say,
-                               live=_live if sys.stderr.isatty() else None)
+    config, state, key = read_model(loader, Path(gguf), katas, say=_say,
+                                    live=_live if sys.stderr.isatty() else None)
     mark("config and weights (your config_from_gguf and load_gguf, or their kept results)")
     cached = os.environ.get(Env.CACHE_MODULE)
     models = importlib.import_module(cached or os.environ[Env.MODEL_MODULE])
     mark("your model imported")
     model_class = models.CachedLlamaForCausalLM if cached else models.LlamaForCausalLM
-    model = with_weights(model_class, config, state)
-    mark("your model built, weights into MAX")
+    graphs = GraphCache()
+    key = key and key.also(checker=_sha256(decode.__file__))  # the graph wraps their model
+
+    def build():
+        return decode.with_weights(model_class, config, state)
+
     if cached:
-        decoder = Cached(model, models.KVCache, config, describe=describe, say=_say)
-    else:
-        decoder = NoCache(model, describe=describe, say=_say)
-    decoder.prepare()
-    mark("graph compiled or loaded")
+        kind = "with a KV cache"
+        step = _kept_graph(graphs, key, katas, kind, state)
+        decoder = decode.Cached(None, models.KVCache, config, describe=describe, say=_say,
+                                build=build, step=step)
+        decoder.prepare()
+        if step is None and decoder.path == decode.COMPILED:
+            _keep_graph(graphs, key, katas, kind, decoder.step, state, started)
+    else:  # one graph per length: each kept once compiled
+        def kind(length: int) -> str:
+            return f"without a cache, {length} tokens"
+
+        decoder = decode.NoCache(
+            describe=describe, say=_say, build=build,
+            kept=lambda length: _kept_graph(graphs, key, katas, kind(length), state),
+            keep=lambda length, step: _keep_graph(graphs, key, katas, kind(length), step, state, started))
+        decoder.prepare()
+    mark("graph compiled or loaded" if not decoder.loaded else "compiled graph kept from an earlier chat")
     return decoder
+
+
+def _kept_graph(graphs, key, katas: Path, kind: str, state: dict):
+    """The compiled graph an earlier chat kept for these learner files, loaded (None: none)."""
+    from checker.play.weights_cache import Damaged
+
+    if key is None:
+        return None
+    entry, damaged = graphs.find(key, katas, kind)
+    for bad in damaged:
+        graphs.remove(bad)
+    if entry is None:
+        return None
+    try:
+        step = graphs.open(entry, state)
+        _say(f"(your compiled model, {kind}, kept from an earlier chat)")
+        return step
+    except Damaged as exc:
+        graphs.remove(entry)
+        _say(f"(the compiled model kept from an earlier chat could not be loaded, "
+             f"{str(exc).splitlines()[0][:120] if str(exc) else 'damaged'}: compiling again)")
+        return None
+
+
+def _keep_graph(graphs, key, katas: Path, kind: str, step, state: dict, started: float) -> None:
+    from checker.play.weights_cache import changed_since, learner_files
+
+    try:
+        files = learner_files(katas)
+        if not changed_since(files, katas, started):  # else: edited since they were imported
+            graphs.store(key, files, kind, step, state)
+    except Exception as exc:  # noqa: BLE001 - keeping it is a convenience: never the chat's end
+        _say(f"(could not keep the compiled model for the next chat: {str(exc).splitlines()[0][:160]})")
+
+
+def _sha256(path: str) -> str:
+    from checker.play.weights_cache import sha256_of
+
+    return sha256_of(Path(path))
 
 
 def _say(text: str) -> None:

@@ -67,7 +67,7 @@ def versions() -> dict[str, str]:
     """The libraries a loader's result could depend on (gguf dequantizes, numpy holds it)."""
     import numpy
 
-    found = {"numpy": numpy.__version__, "python": sys.version.split()[0]}
+    found = {"numpy": numpy.__version__, "python": sys.version.split()[0], "cpu": _cpu()}
     from importlib import metadata
 
     for name in ("gguf", "max"):
@@ -76,6 +76,21 @@ def versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             found[name] = "none"
     return found
+
+
+def _cpu() -> str:
+    """The processor, as far as compiled kernels care (a home folder shared by machines)."""
+    import platform
+
+    text = platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as info:
+            lines = [line for line in info.read(1 << 16).splitlines()
+                     if line.startswith(("model name", "flags", "Features"))]
+        text += "\n" + "\n".join(dict.fromkeys(lines))
+    except OSError:
+        pass
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def learner_files(folder: Path) -> dict[str, str]:
@@ -104,6 +119,10 @@ class Key:
         self.model_sha256 = model_sha256
         self.libraries = libraries if libraries is not None else versions()
 
+    def also(self, **more: str) -> "Key":
+        """This key, with more that the result depends on."""
+        return Key(self.model_sha256, {**self.libraries, **more})
+
     def matches(self, manifest: dict) -> bool:
         return (manifest.get("format") == FORMAT and manifest.get("model_sha256") == self.model_sha256
                 and manifest.get("libraries") == self.libraries)
@@ -117,21 +136,26 @@ class Damaged(Exception):
     """An entry that cannot be read back as it was written."""
 
 
-class WeightsCache:
+class _Entries:
+    """Entries of one kind (folders named PREFIX + a hash) in the cache folder: found by their
+    manifest, written into a temporary folder and renamed into place, the newest `keep` kept."""
+
+    PREFIX = ""
+    KEEP = KEEP
+
     def __init__(self, folder: Path | None = None):
         self.folder = Path(folder) if folder is not None else cache_dir()
 
-    # --- finding and opening an entry ----------------------------------------------------
-
     def entries(self) -> list[Path]:
         try:
-            return sorted(p for p in self.folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+            return sorted(p for p in self.folder.iterdir() if p.is_dir() and p.name.startswith(self.PREFIX))
         except OSError:
             return []
 
-    def find(self, key: Key, katas: Path) -> tuple[Path | None, list[Path]]:
-        """(the entry for this model and these libraries whose learner files all still have the
-        recorded contents, or None; the entries whose manifest cannot be read: damaged)."""
+    def _find(self, key: Key, katas: Path, wanted=lambda manifest: True) -> tuple[Path | None, list[Path]]:
+        """(the entry for this model and these libraries that `wanted` accepts, whose learner
+        files all still have the recorded contents, or None; the entries whose manifest cannot be
+        read: damaged)."""
         root = katas.resolve().parent
         found, damaged = None, []
         for entry in self.entries():
@@ -140,73 +164,23 @@ class WeightsCache:
                 damaged.append(entry)
                 continue
             files = manifest.get("files")
-            if found is None and key.matches(manifest) and isinstance(files, dict) and files \
-                    and all(_same(root / name, digest) for name, digest in files.items()):
+            if found is None and key.matches(manifest) and wanted(manifest) and isinstance(files, dict) \
+                    and files and all(_same(root / name, digest) for name, digest in files.items()):
                 found = entry
         return found, damaged
-
-    def open(self, entry: Path) -> tuple[dict | None, dict]:
-        """(the configuration's description, the arrays mapped from their files (copy-on-write))
-        of an entry; raises Damaged."""
-        import numpy as np
-
-        manifest = _manifest(entry)
-        if manifest is None or not isinstance(manifest.get("arrays"), list):
-            raise Damaged(f"{MANIFEST} unreadable")
-        state: dict = {}
-        try:
-            for item in manifest["arrays"]:
-                name, alias = item["name"], item.get("same_as")
-                if alias is not None:
-                    state[name] = state[alias]
-                    continue
-                array = np.load(entry / item["file"], mmap_mode="c", allow_pickle=False)
-                if list(array.shape) != item["shape"] or str(array.dtype) != item["dtype"]:
-                    raise Damaged(f"{item['file']} is not the array that was written")
-                state[name] = array
-        except Damaged:
-            raise
-        except (OSError, ValueError, KeyError, TypeError, EOFError) as exc:
-            raise Damaged(f"{type(exc).__name__}: {exc}") from None
-        config = manifest.get("config")
-        return (config if isinstance(config, dict) else None), state
 
     def remove(self, entry: Path) -> None:
         shutil.rmtree(entry, ignore_errors=True)
 
-    # --- writing an entry ----------------------------------------------------------------
-
-    @staticmethod
-    def storable(state) -> bool:
-        """Only a dict of plain numpy arrays by name is kept (anything else runs uncached)."""
-        import numpy as np
-
-        return isinstance(state, dict) and bool(state) and all(
-            isinstance(k, str) and type(v) is np.ndarray and v.dtype != object for k, v in state.items())
-
-    def store(self, key: Key, files: dict[str, str], state: dict, config: dict | None = None) -> Path:
-        """Writes an entry (temporary folder, then one rename); returns its folder. OSError when
-        the disk refuses (full, read-only)."""
-        import numpy as np
-
+    def _write(self, name: str, fill: Callable[[Path], dict]) -> Path:
+        """fill(folder) writes an entry's files into a temporary folder and returns its manifest;
+        then one rename puts it in place. OSError when the disk refuses (full, read-only)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         self._sweep()
-        final = self.folder / key.name(files)
+        final = self.folder / (self.PREFIX + name)
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.folder))
         try:
-            arrays, seen = [], {}
-            for index, (name, array) in enumerate(state.items()):
-                if id(array) in seen:  # a tied weight: the same array under two names
-                    arrays.append({"name": name, "same_as": seen[id(array)]})
-                    continue
-                seen[id(array)] = name
-                file = f"{index:04d}.npy"
-                np.save(tmp / file, np.ascontiguousarray(array), allow_pickle=False)
-                arrays.append({"name": name, "file": file, "shape": list(array.shape),
-                               "dtype": str(array.dtype)})
-            manifest = {"format": FORMAT, "model_sha256": key.model_sha256,
-                        "libraries": key.libraries, "files": files, "arrays": arrays,
-                        "config": config, "written": time.time()}
+            manifest = fill(tmp)
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
             try:
                 tmp.rename(final)
@@ -232,8 +206,147 @@ class WeightsCache:
     def _prune(self, keep: Path) -> None:
         others = [e for e in self.entries() if e != keep]
         others.sort(key=lambda e: e.stat().st_mtime if e.exists() else 0, reverse=True)
-        for entry in others[KEEP - 1:]:
+        for entry in others[self.KEEP - 1:]:
             self.remove(entry)
+
+
+class WeightsCache(_Entries):
+    """The learner's config_from_gguf and load_gguf results."""
+
+    PREFIX = "weights-"
+
+    def find(self, key: Key, katas: Path) -> tuple[Path | None, list[Path]]:
+        return self._find(key, katas)
+
+    def open(self, entry: Path) -> tuple[dict | None, dict]:
+        """(the configuration's description, the arrays mapped from their files (copy-on-write))
+        of an entry; raises Damaged."""
+        manifest = _manifest(entry)
+        if manifest is None or not isinstance(manifest.get("arrays"), list):
+            raise Damaged(f"{MANIFEST} unreadable")
+        state = _mapped(entry, manifest["arrays"], {})
+        config = manifest.get("config")
+        return (config if isinstance(config, dict) else None), state
+
+    @staticmethod
+    def storable(state) -> bool:
+        """Only a dict of plain numpy arrays by name is kept (anything else runs uncached)."""
+        import numpy as np
+
+        return isinstance(state, dict) and bool(state) and all(  # np.memmap is an ndarray too
+            isinstance(k, str) and isinstance(v, np.ndarray) and v.dtype.kind in "biufc"
+            for k, v in state.items())
+
+    def store(self, key: Key, files: dict[str, str], state: dict, config: dict | None = None) -> Path:
+        """Writes an entry; returns its folder. OSError when the disk refuses (full, read-only)."""
+
+        def fill(tmp: Path) -> dict:
+            arrays, seen = [], {}
+            for index, (name, array) in enumerate(state.items()):
+                if id(array) in seen:  # a tied weight: the same array under two names
+                    arrays.append({"name": name, "same_as": seen[id(array)]})
+                    continue
+                seen[id(array)] = name
+                arrays.append(_saved(tmp, f"{index:04d}.npy", name, array))
+            return {"format": FORMAT, "model_sha256": key.model_sha256, "libraries": key.libraries,
+                    "files": files, "arrays": arrays, "config": config, "written": time.time()}
+
+        return self._write(key.name(files), fill)
+
+
+class GraphCache(_Entries):
+    """The learner's model (and KV cache) compiled by MAX into one graph (checker.play.decode),
+    as a .mef file, and which array each of its weights is: a later chat loads it and binds the
+    kept arrays instead of building the learner's modules, tracing them and asking MAX's own
+    cache for the compiled graph (seconds). Its key adds the learner files imported by then (the
+    model's katas), the kind of graph and the checker's code that wraps the learner's model."""
+
+    PREFIX = "graph-"
+    KEEP = 6  # with the KV cache, and without it at a few lengths
+
+    def find(self, key: Key, katas: Path, kind: str) -> tuple[Path | None, list[Path]]:
+        return self._find(key, katas, lambda manifest: manifest.get("kind") == kind)
+
+    def open(self, entry: Path, state: dict):
+        """(the compiled graph as MAX loads it, its weights) for an entry; raises Damaged."""
+        manifest = _manifest(entry)
+        if manifest is None or not isinstance(manifest.get("weights"), dict):
+            raise Damaged(f"{MANIFEST} unreadable")
+        extras = _mapped(entry, manifest.get("extras") or [], {})
+        try:
+            from max import engine
+            from max.experimental import compilation
+
+            weights = {name: extras[source["extra"]] if "extra" in source else state[source["state"]]
+                       for name, source in manifest["weights"].items()}
+            artifact = engine.read(str(entry / "graph.mef"))
+            # the session eager MAX and Module.compile use (MAX 26.7 keeps it private)
+            model = compilation._session().init(artifact, weights_registry=weights)
+        except Exception as exc:  # noqa: BLE001 - MAX's own errors, a missing array: rebuilt
+            raise Damaged(f"{type(exc).__name__}: {exc}") from None
+        return Loaded(model, weights)
+
+    def store(self, key: Key, files: dict[str, str], kind: str, step, state: dict) -> Path:
+        """Writes the compiled `step` (a MAX CompiledCallable whose weights came from `state`,
+        under the names the learner's modules give them, after a "model." prefix)."""
+        import numpy as np
+
+        def fill(tmp: Path) -> dict:
+            step.export_mef(tmp / "graph.mef")
+            weights, extras = {}, []
+            for index, (name, tensor) in enumerate(step.weights.items()):
+                array = np.asarray(tensor.to_numpy() if hasattr(tensor, "to_numpy") else np.from_dlpack(tensor))
+                source = name.removeprefix("model.")
+                kept = state.get(source)
+                if isinstance(kept, np.ndarray) and kept.shape == array.shape and kept.dtype == array.dtype \
+                        and np.array_equal(kept, array):
+                    weights[name] = {"state": source}
+                else:  # a tensor the learner's module made itself (or changed): kept as it is
+                    extras.append(_saved(tmp, f"extra-{index:04d}.npy", name, array))
+                    weights[name] = {"extra": name}
+            return {"format": FORMAT, "model_sha256": key.model_sha256, "libraries": key.libraries,
+                    "files": files, "kind": kind, "weights": weights, "extras": extras,
+                    "written": time.time()}
+
+        return self._write(key.name({**files, "kind": kind}), fill)
+
+
+class Loaded:
+    """A compiled graph loaded from a .mef, run as decode's steps run a MAX CompiledCallable."""
+
+    def __init__(self, model, weights: dict):
+        self.model, self.weights = model, weights  # the arrays stay alive as long as the graph
+
+    def execute_raw(self, *buffers):
+        return list(self.model(*buffers))
+
+
+def _saved(folder: Path, file: str, name: str, array) -> dict:
+    import numpy as np
+
+    np.save(folder / file, np.ascontiguousarray(array), allow_pickle=False)
+    return {"name": name, "file": file, "shape": list(array.shape), "dtype": str(array.dtype)}
+
+
+def _mapped(entry: Path, items: list, state: dict) -> dict:
+    """The arrays an entry's manifest lists, mapped from their files; raises Damaged."""
+    import numpy as np
+
+    try:
+        for item in items:
+            name, alias = item["name"], item.get("same_as")
+            if alias is not None:
+                state[name] = state[alias]
+                continue
+            array = np.load(entry / item["file"], mmap_mode="c", allow_pickle=False)
+            if list(array.shape) != item["shape"] or str(array.dtype) != item["dtype"]:
+                raise Damaged(f"{item['file']} is not the array that was written")
+            state[name] = array
+    except Damaged:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, EOFError) as exc:
+        raise Damaged(f"{type(exc).__name__}: {exc}") from None
+    return state
 
 
 def _manifest(entry: Path) -> dict | None:
@@ -254,9 +367,10 @@ def _same(path: Path, digest: str) -> bool:
 # --- the learner's config_from_gguf and load_gguf, through the cache ------------------------
 
 def read_model(loader, gguf: Path, katas: Path, say: Say, live: Say | None = None,
-               cache: WeightsCache | None = None) -> tuple[object, dict]:
-    """(loader.config_from_gguf(gguf), loader.load_gguf(gguf)), or what earlier calls returned
-    when nothing they depend on has changed. say(line): what happened (one line each);
+               cache: WeightsCache | None = None) -> tuple[object, dict, Key | None]:
+    """(loader.config_from_gguf(gguf), loader.load_gguf(gguf), the key of what they depend on
+    besides the learner's files: None when the model file cannot be read), or what earlier calls
+    returned when nothing they depend on has changed. say(line): what happened (one line each);
     live(text): the progress line while the learner's load_gguf runs, rewritten in place (None:
     only its start and end are said)."""
     cache = cache or WeightsCache()
@@ -284,22 +398,26 @@ def read_model(loader, gguf: Path, katas: Path, say: Say, live: Say | None = Non
             _touch(entry)  # the newest entries are the ones kept
             say(f"(your load_gguf's result for {gguf.name}, kept from an earlier chat: "
                 f"{time.monotonic() - started:.1f} s)")
-            return config, state
+            return config, state, key
     started = time.time()
     config = loader.config_from_gguf(str(gguf))
     state = _with_progress(lambda: loader.load_gguf(str(gguf)), f"Reading {gguf.name} with your "
                            "load_gguf (the next chat reuses the result)", say, live)
-    if key is None or not cache.storable(state):
-        return config, state
+    if key is None:
+        return config, state, key
+    if not cache.storable(state):
+        say("(your load_gguf's result is not a dict of numpy arrays by name: not kept, so each "
+            "chat reads the file again)")
+        return config, state, key
     files = learner_files(katas)
-    if not files or any(_changed_since(katas.resolve().parent / name, started) for name in files):
-        return config, state  # edited while it ran: what was imported may not be what is there now
+    if not files or changed_since(files, katas, started):
+        return config, state, key  # edited while it ran: what was imported may not be what is there now
     try:
         cache.store(key, files, state, described_config(config))
     except OSError as exc:
         say(f"(could not keep your load_gguf's result in {cache.folder}: "
             f"{exc.strerror or exc}; the next chat reads the file again)")
-    return config, state
+    return config, state, key
 
 
 _PLAIN = (int, float, bool, str, type(None))
@@ -368,11 +486,16 @@ def _touch(entry: Path) -> None:
         pass
 
 
-def _changed_since(path: Path, started: float) -> bool:
-    try:
-        return path.stat().st_mtime > started
-    except OSError:
-        return True
+def changed_since(files: dict[str, str], katas: Path, started: float) -> bool:
+    """Whether any of learner_files' files was written after `started` (time.time())."""
+    root = katas.resolve().parent
+    for name in files:
+        try:
+            if (root / name).stat().st_mtime > started:
+                return True
+        except OSError:
+            return True
+    return False
 
 
 def _first_line(exc: Exception) -> str:
