@@ -84,9 +84,10 @@ def test_chat_answers_with_the_learners_own_model(course):
 
 
 def test_a_second_chat_reuses_what_load_gguf_returned(course):
-    """The first chat reads the file with the learner's load_gguf and keeps the result; the
-    second maps it (said in one line); an edit to a learner file load_gguf imports, or a damaged
-    kept copy, reads the file again. No traceback anywhere."""
+    """The first chat reads the file with the learner's load_gguf and keeps the result, and the
+    compiled model; the second maps the one and loads the other (each said in one line); an
+    edit to a learner file load_gguf imports, or a damaged kept copy, reads the file again. No
+    traceback anywhere."""
     curriculum = load_curriculum(course)
     base = curriculum.for_command("chat")
     for number in RELEASED:
@@ -102,15 +103,16 @@ def test_a_second_chat_reuses_what_load_gguf_returned(course):
     read = "with your load_gguf"
     err = chat()
     assert read in err and "kept from an earlier chat" not in err, err
-    assert "No KV cache yet" in err and f"kata {curriculum.provider('cache').number}" in err, err
+    assert "No KV cache yet" in err and f"Kata {curriculum.provider('cache').number} (" in err, err
     err = chat()
     assert "kept from an earlier chat" in err and read not in err, err
+    assert "your compiled model, without a cache, 64 tokens, kept from an earlier chat" in err, err
     imported = course / "katas" / "step_13.py"  # config_from_gguf's LlamaConfig: load_gguf imports it
     imported.write_text(imported.read_text() + "\n# an edit\n")
     err = chat()
     assert read in err and "kept from an earlier chat" not in err, err
     kept = course.parent / "kata-weights"
-    entry = max((p for p in kept.iterdir() if not p.name.startswith(".")), key=lambda p: p.stat().st_mtime)
+    entry = max(kept.glob("weights-*"), key=lambda p: p.stat().st_mtime)
     array = next(entry.glob("*.npy"))
     array.write_bytes(array.read_bytes()[:1000])  # truncated
     err = chat()
