@@ -53,7 +53,7 @@ def run_chat(course: Path, weights: Path, tokens: int, timeout: float) -> dict:
     proc = subprocess.Popen([sys.executable, "-m", "checker.cli", "chat", QUESTION, "--max-tokens",
                              str(tokens)], cwd=course, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
-    first = proc.stdout.read(1)
+    first = os.read(proc.stdout.fileno(), 1)  # unbuffered: communicate() reads the rest
     result["first_token_s"] = round(time.perf_counter() - started, 2) if first.strip() else None
     out, err = proc.communicate(timeout=timeout)
     result["total_s"] = round(time.perf_counter() - started, 2)

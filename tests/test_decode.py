@@ -53,8 +53,21 @@ CHILD = textwrap.dedent("""
         again = int(np.argmax(decoder.next_logits(ids)))  # a new conversation: a fresh cache
     except Exception as exc:  # what `kata chat` shows the learner
         print(json.dumps({"error": f"{type(exc).__name__}: {exc}", "said": said}))
-    else:
-        print(json.dumps({"tokens": tokens, "again": again, "path": decoder.path, "said": said}))
+        sys.exit(0)
+    kept = None
+    if len(sys.argv) > 3:  # the compiled step kept as kata chat keeps it, loaded, run again
+        from checker.play.weights_cache import GraphCache, Key, learner_files
+        graphs, key = GraphCache(Path(sys.argv[3])), Key("0" * 64)
+        files = learner_files(course / "katas")
+        graphs.store(key, files, "with a KV cache", decoder.step, state)
+        entry, _ = graphs.find(key, course / "katas", "with a KV cache")
+        loaded = Cached(None, katas.KVCache, config, build=lambda: 1 / 0,
+                        step=graphs.open(entry, state))
+        kept = []
+        for _ in range(int(sys.argv[2])):
+            kept.append(int(np.argmax(loaded.next_logits(ids + kept))))
+    print(json.dumps({"tokens": tokens, "again": again, "path": decoder.path, "said": said,
+                      "kept": kept}))
 """)
 
 
@@ -84,10 +97,10 @@ NO_CACHE_CHILD = textwrap.dedent("""
 """)
 
 
-def _decode(course, ids=PROMPT, new=NEW, child=CHILD) -> tuple[dict | None, str]:
+def _decode(course, ids=PROMPT, new=NEW, child=CHILD, *more: str) -> tuple[dict | None, str]:
     env = dict(os.environ, KATA_ROOT=str(course), PYTHONPATH=str(course),
                MAX_EAGER_EXECUTOR="interpreter")
-    done = subprocess.run([sys.executable, "-c", child, json.dumps(ids), str(new)], cwd=course,
+    done = subprocess.run([sys.executable, "-c", child, json.dumps(ids), str(new), *more], cwd=course,
                           env=env, capture_output=True, text=True, timeout=1200)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     return (json.loads(lines[-1]) if done.returncode == 0 and lines else None), done.stdout + done.stderr
@@ -122,6 +135,16 @@ def test_the_reference_cache_runs_compiled_with_hf_tokens(course, hf_tokens):
     assert result["tokens"] == hf_tokens, output
     assert result["again"] == hf_tokens[0], output
     assert not any("could not run" in s for s in result["said"]), output
+
+
+def test_a_kept_compiled_step_gives_the_same_tokens(course, tmp_path, hf_tokens):
+    """kata chat's GraphCache: the compiled step exported (.mef), loaded in place of building,
+    tracing and compiling the learner's model (which is never built: build raises), its weights
+    bound to the kept arrays by name: Hugging Face's tokens again."""
+    _solved(course)
+    result, output = _decode(course, PROMPT, NEW, CHILD, str(tmp_path / "kept"))
+    assert result is not None and result["path"] == "compiled", output
+    assert result["kept"] == result["tokens"] == hf_tokens, output
 
 
 def test_a_cache_that_needs_int_lengths_falls_back_with_the_same_tokens(course, tmp_path, hf_tokens):
