@@ -88,12 +88,17 @@ def kata_env(course: Path) -> dict:
     env = dict(os.environ)
     env["KATA_ROOT"] = str(course)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
-    # kata chat's kept load_gguf results (540 MB each) beside the course, not in the user's cache
-    env.setdefault("KATA_WEIGHTS_CACHE", str((course if course.is_dir() else course.parent).parent
-                                             / "kata-weights"))
     env["COLUMNS"] = "200"  # rich wraps long lines at the terminal width; keep messages whole
     env.pop("PYTEST_ADDOPTS", None)
     return env
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _kept_chat_weights(tmp_path_factory):
+    """kata chat's kept load_gguf results and compiled graphs (about 600 MB) in one folder for
+    the whole session, not in the user's ~/.cache: each chat after the first starts in seconds.
+    A test about keeping them sets its own folder."""
+    os.environ.setdefault("KATA_WEIGHTS_CACHE", str(tmp_path_factory.mktemp("kata-weights")))
 
 
 def run_kata_cli(course: Path, *args: str, timeout: float = 300) -> tuple[int, str, str]:

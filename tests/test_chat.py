@@ -83,11 +83,13 @@ def test_chat_answers_with_the_learners_own_model(course):
     assert "on the fly" not in out + err  # MAX's own chatter stays out of the conversation
 
 
-def test_a_second_chat_reuses_what_load_gguf_returned(course):
+def test_a_second_chat_reuses_what_load_gguf_returned(course, tmp_path, monkeypatch):
     """The first chat reads the file with the learner's load_gguf and keeps the result, and the
     compiled model; the second maps the one and loads the other (each said in one line); an
     edit to a learner file load_gguf imports, or a damaged kept copy, reads the file again. No
     traceback anywhere."""
+    kept = tmp_path / "kept"  # its own: nothing kept yet
+    monkeypatch.setenv("KATA_WEIGHTS_CACHE", str(kept))
     curriculum = load_curriculum(course)
     base = curriculum.for_command("chat")
     for number in RELEASED:
@@ -111,7 +113,6 @@ def test_a_second_chat_reuses_what_load_gguf_returned(course):
     imported.write_text(imported.read_text() + "\n# an edit\n")
     err = chat()
     assert read in err and "kept from an earlier chat" not in err, err
-    kept = course.parent / "kata-weights"
     entry = max(kept.glob("weights-*"), key=lambda p: p.stat().st_mtime)
     array = next(entry.glob("*.npy"))
     array.write_bytes(array.read_bytes()[:1000])  # truncated
