@@ -13,7 +13,10 @@ result could depend on is unchanged (`Key`):
 - the model file's sha256, in full at every start (98 MB: 0.1 s here; a key of (path, size,
   mtime) would save that and could be fooled by a copy over the file that keeps its size and
   time);
-- the versions of numpy, gguf, MAX and Python.
+- the versions of numpy, gguf, MAX and Python, and the processor.
+"Altered" is found by shape, dtype and size, not by content: hashing 540 MB at every start would
+cost what keeping the result saves; the entries are written only here, by rename.
+The compiled graph is kept beside them (GraphCache, below).
 An entry is written into a temporary folder and renamed into place in one step: a chat killed
 while writing leaves a temporary folder (removed by a later start) and never a half-written
 entry. An entry that is damaged anyway (a file missing, truncated or altered) is found when it
