@@ -335,3 +335,18 @@ def test_chat_runs_a_cache_that_cannot_compile_step_by_step(course, tmp_path):
     assert "The capital" in out, out + err
     assert err.count("could not run as one compiled graph") == 1, err
     assert f"katas/step_{cache.number:02d}.py" in err and "int(" in err, err
+
+
+def test_the_banner_says_the_speed_to_expect_and_what_fixes_it():
+    """Before the KV cache kata passes, chat says up front how fast it will be and which kata makes
+    it fast; after, it says nothing of the kind."""
+    from checker.play.chat_setup import SPEED_WITH_CACHE, SPEED_WITHOUT_CACHE, banner
+    from conftest import REPO
+
+    curriculum = load_curriculum(REPO)
+    kata, cache = curriculum.for_command("chat"), curriculum.provider("cache")
+    before = banner(curriculum, kata, None, 0.0, {}, "m.gguf")
+    assert SPEED_WITHOUT_CACHE in before and SPEED_WITH_CACHE in before
+    assert f"Kata {cache.number} ({cache.title}) fixes that" in before
+    after = banner(curriculum, kata, None, 0.0, {}, "m.gguf", cache)
+    assert "No KV cache" not in after and SPEED_WITHOUT_CACHE not in after

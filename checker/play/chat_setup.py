@@ -64,7 +64,7 @@ def banner(curriculum: Curriculum, kata: Kata, sampler: Kata | None, temperature
 
 # What `kata chat` measured without a KV cache and with one, the reference katas on SmolLM2, on
 # the course's 2-core machine (bench/chat_startup.py, bench/RESULTS.md section 13).
-SPEED_WITHOUT_CACHE = "about 2 tokens/s at first, slower as the conversation grows"
+SPEED_WITHOUT_CACHE = "1 to 3 tokens/s at first, slower as the conversation grows"
 SPEED_WITH_CACHE = "about 25 tokens/s"
 
 
