@@ -14,7 +14,9 @@ first_token_s: the prompt in, the first token out; tokens_per_s: every later tok
 bytes_per_token: the float32 weights a decoding step reads (every matrix once, the embedding's
 one row aside: the head reads the tied matrix in full); stream_gb_s: numpy reading a buffer of
 that size on this machine now, i.e. the speed limit of a decoder that streams its weights.
---without-cache adds Part 2's no-cache loop (minutes on SmolLM2). `--json` prints one JSON
+--without-cache adds Part 2's no-cache loop (checker.play.decode.NoCache: compiled per fixed
+length, the 64-token graph minutes the first time on a machine; until 2026-12-08 each forward
+staged op by op, minutes on SmolLM2). `--json` prints one JSON
 object: SmolLM2's numbers at the top level, the tiny model's under "tiny".
 """
 

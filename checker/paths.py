@@ -23,6 +23,11 @@ def repo_root() -> Path:
     return PACKAGE_ROOT
 
 
+def user_cache_dir() -> Path:
+    """~/.cache/kata: what a user's courses share (SmolLM2's file, kata chat's kept weights)."""
+    return Path.home() / ".cache" / "kata"
+
+
 def state_dir(root: Path) -> Path:
     return root / ".kata"
 

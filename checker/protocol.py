@@ -31,6 +31,7 @@ class Env:
     FIXTURES = "KATA_FIXTURES"  # golden fixtures to check against (kata check --fixtures)
     GGUF = "KATA_GGUF"  # SmolLM2's GGUF file (kata check --gguf), checked before use
     MODEL_CACHE = "KATA_MODEL_CACHE"  # where SmolLM2's file is kept (default ~/.cache/kata/models)
+    WEIGHTS_CACHE = "KATA_WEIGHTS_CACHE"  # kata chat's kept load_gguf results (default ~/.cache/kata/weights)
     MEMORY_LIMIT_MB = "KATA_MEMORY_LIMIT_MB"  # a check's memory limit
     DEVICE = "KATA_DEVICE"  # "cpu" pins MAX to the CPU in float32 (the default)
     # Every child of `kata`:
@@ -53,6 +54,7 @@ class Env:
     CACHE_MODULE = "KATA_CACHE_MODULE"  # the learner's KV cache kata, once it passes
     SAMPLER_MODULE = "KATA_SAMPLER_MODULE"  # the learner's sampler kata, once it passes
     SAMPLING = "KATA_SAMPLING"  # the sampler's settings, as JSON
+    TIMINGS = "KATA_TIMINGS"  # where kata chat's child writes how long each part of its start took (bench)
 
     SECRETS = (RESULT_FILE, TOKEN, FRESH_IN, FRESH_OUT)
     # Named by the parent per run: never inherited from the parent's own environment.

@@ -93,6 +93,14 @@ def kata_env(course: Path) -> dict:
     return env
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _kept_chat_weights(tmp_path_factory):
+    """kata chat's kept load_gguf results and compiled graphs (about 600 MB) in one folder for
+    the whole session, not in the user's ~/.cache: each chat after the first starts in seconds.
+    A test about keeping them sets its own folder."""
+    os.environ.setdefault("KATA_WEIGHTS_CACHE", str(tmp_path_factory.mktemp("kata-weights")))
+
+
 def run_kata_cli(course: Path, *args: str, timeout: float = 300) -> tuple[int, str, str]:
     """Runs the `kata` command (checker.cli:main, as the console script does) on `course`."""
     proc = subprocess.run(

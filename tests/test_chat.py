@@ -83,6 +83,43 @@ def test_chat_answers_with_the_learners_own_model(course):
     assert "on the fly" not in out + err  # MAX's own chatter stays out of the conversation
 
 
+def test_a_second_chat_reuses_what_load_gguf_returned(course, tmp_path, monkeypatch):
+    """The first chat reads the file with the learner's load_gguf and keeps the result, and the
+    compiled model; the second maps the one and loads the other (each said in one line); an
+    edit to a learner file load_gguf imports, or a damaged kept copy, reads the file again. No
+    traceback anywhere."""
+    kept = tmp_path / "kept"  # its own: nothing kept yet
+    monkeypatch.setenv("KATA_WEIGHTS_CACHE", str(kept))
+    curriculum = load_curriculum(course)
+    base = curriculum.for_command("chat")
+    for number in RELEASED:
+        place_solution(course, number)
+    _passed(course, range(1, base.number + 1))  # not the KV cache's kata: the uncached path
+
+    def chat():
+        code, out, err = run_kata_cli(course, "chat", QUESTION, "--max-tokens", "2", timeout=900)
+        assert_no_traceback(out, err)
+        assert code == EXIT_PASS and "The capital" in out, out + err
+        return err
+
+    read = "with your load_gguf"
+    err = chat()
+    assert read in err and "kept from an earlier chat" not in err, err
+    assert "No KV cache yet" in err and f"Kata {curriculum.provider('cache').number} (" in err, err
+    err = chat()
+    assert "kept from an earlier chat" in err and read not in err, err
+    assert "your compiled model, without a cache, 64 tokens, kept from an earlier chat" in err, err
+    imported = course / "katas" / "step_13.py"  # config_from_gguf's LlamaConfig: load_gguf imports it
+    imported.write_text(imported.read_text() + "\n# an edit\n")
+    err = chat()
+    assert read in err and "kept from an earlier chat" not in err, err
+    entry = max(kept.glob("weights-*"), key=lambda p: p.stat().st_mtime)
+    array = next(entry.glob("*.npy"))
+    array.write_bytes(array.read_bytes()[:1000])  # truncated
+    err = chat()
+    assert "damaged" in err and read in err, err
+
+
 # --- the learner's sampler ------------------------------------------------------------------
 
 FILTERS = [("--top-k", "50"), ("--top-p", "0.9"), ("--min-p", "0.05"),
@@ -298,3 +335,18 @@ def test_chat_runs_a_cache_that_cannot_compile_step_by_step(course, tmp_path):
     assert "The capital" in out, out + err
     assert err.count("could not run as one compiled graph") == 1, err
     assert f"katas/step_{cache.number:02d}.py" in err and "int(" in err, err
+
+
+def test_the_banner_says_the_speed_to_expect_and_what_fixes_it():
+    """Before the KV cache kata passes, chat says up front how fast it will be and which kata makes
+    it fast; after, it says nothing of the kind."""
+    from checker.play.chat_setup import SPEED_WITH_CACHE, SPEED_WITHOUT_CACHE, banner
+    from conftest import REPO
+
+    curriculum = load_curriculum(REPO)
+    kata, cache = curriculum.for_command("chat"), curriculum.provider("cache")
+    before = banner(curriculum, kata, None, 0.0, {}, "m.gguf")
+    assert SPEED_WITHOUT_CACHE in before and SPEED_WITH_CACHE in before
+    assert f"Kata {cache.number} ({cache.title}) fixes that" in before
+    after = banner(curriculum, kata, None, 0.0, {}, "m.gguf", cache)
+    assert "No KV cache" not in after and SPEED_WITHOUT_CACHE not in after

@@ -46,9 +46,9 @@ CHILD = textwrap.dedent("""
         model.load_state_dict({k: to_tensor(v) for k, v in state.items()})
     said = []
     from checker.child.learner_import import describe_exception
-    files = {str(p.resolve()) for p in (course / "katas").glob("*.py")}
+    paths = {str(p.resolve()) for p in (course / "katas").glob("*.py")}
     decoder = Cached(model, katas.KVCache, config, say=said.append,  # as kata chat words a fallback
-                     describe=lambda exc: describe_exception(exc, files, course))
+                     describe=lambda exc: describe_exception(exc, paths, course))
     ids, tokens = json.loads(sys.argv[1]), []
     try:
         for _ in range(int(sys.argv[2])):
@@ -56,15 +56,54 @@ CHILD = textwrap.dedent("""
         again = int(np.argmax(decoder.next_logits(ids)))  # a new conversation: a fresh cache
     except Exception as exc:  # what `kata chat` shows the learner
         print(json.dumps({"error": f"{type(exc).__name__}: {exc}", "said": said}))
-    else:
-        print(json.dumps({"tokens": tokens, "again": again, "path": decoder.path, "said": said}))
+        sys.exit(0)
+    kept = None
+    if len(sys.argv) > 3:  # the compiled step kept as kata chat keeps it, loaded, run again
+        from checker.play.weights_cache import GraphCache, Key, learner_files
+        graphs, key = GraphCache(Path(sys.argv[3])), Key("0" * 64)
+        files = learner_files(course / "katas")
+        graphs.store(key, files, "with a KV cache", decoder.step, state)
+        entry, _ = graphs.find(key, course / "katas", "with a KV cache")
+        loaded = Cached(None, katas.KVCache, config, build=lambda: 1 / 0,
+                        step=graphs.open(entry, state))
+        kept = []
+        for _ in range(int(sys.argv[2])):
+            kept.append(int(np.argmax(loaded.next_logits(ids + kept))))
+    print(json.dumps({"tokens": tokens, "again": again, "path": decoder.path, "said": said,
+                      "kept": kept}))
 """)
 
 
-def _decode(course, ids=PROMPT, new=NEW) -> tuple[dict | None, str]:
+NO_CACHE_CHILD = textwrap.dedent("""
+    from checker.child import sigint
+    sigint.install()
+    import json, os, sys
+    import numpy as np
+    from checker.play.decode import NoCache, with_weights
+    from checker.curriculum import load_curriculum
+    from pathlib import Path
+    import importlib
+
+    course = Path(os.environ["KATA_ROOT"])
+    chat = load_curriculum(course).for_command("chat")
+    katas = importlib.import_module(load_curriculum(course).get(chat.uses[-1]).module)
+    fixtures = course / "fixtures"
+    config = katas.LlamaConfig(**json.loads((fixtures / "llama_config.json").read_text()))
+    state = dict(np.load(fixtures / "llama_weights.npz"))
+    state["lm_head.weight"] = state["model.embed_tokens.weight"]
+    said = []
+    decoder = NoCache(with_weights(katas.LlamaForCausalLM, config, state), say=said.append)
+    ids, tokens = json.loads(sys.argv[1]), []
+    for _ in range(int(sys.argv[2])):
+        tokens.append(int(np.argmax(decoder.next_logits(ids + tokens))))
+    print(json.dumps({"tokens": tokens, "path": decoder.path, "said": said}))
+""")
+
+
+def _decode(course, ids=PROMPT, new=NEW, child=CHILD, *more: str) -> tuple[dict | None, str]:
     env = dict(os.environ, KATA_ROOT=str(course), PYTHONPATH=str(course),
                MAX_EAGER_EXECUTOR="interpreter")
-    done = subprocess.run([sys.executable, "-c", CHILD, json.dumps(ids), str(new)], cwd=course,
+    done = subprocess.run([sys.executable, "-c", child, json.dumps(ids), str(new), *more], cwd=course,
                           env=env, capture_output=True, text=True, timeout=1200)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     return (json.loads(lines[-1]) if done.returncode == 0 and lines else None), done.stdout + done.stderr
@@ -99,6 +138,16 @@ def test_the_reference_cache_runs_compiled_with_hf_tokens(course, hf_tokens):
     assert result["tokens"] == hf_tokens, output
     assert result["again"] == hf_tokens[0], output
     assert not any("could not run" in s for s in result["said"]), output
+
+
+def test_a_kept_compiled_step_gives_the_same_tokens(course, tmp_path, hf_tokens):
+    """kata chat's GraphCache: the compiled step exported (.mef), loaded in place of building,
+    tracing and compiling the learner's model (which is never built: build raises), its weights
+    bound to the kept arrays by name: Hugging Face's tokens again."""
+    _solved(course)
+    result, output = _decode(course, PROMPT, NEW, CHILD, str(tmp_path / "kept"))
+    assert result is not None and result["path"] == "compiled", output
+    assert result["kept"] == result["tokens"] == hf_tokens, output
 
 
 def test_a_cache_that_needs_int_lengths_falls_back_with_the_same_tokens(course, tmp_path, hf_tokens):
@@ -153,3 +202,23 @@ def test_an_old_spelling_in_an_earlier_kata_falls_back_with_the_same_tokens(cour
     assert result["tokens"] == hf_tokens[:3], output
     fallbacks = [s for s in result["said"] if "could not run as one compiled graph" in s]
     assert len(fallbacks) == 1 and f"at katas/{file}, line" in fallbacks[0], result["said"]
+
+
+# --- without a KV cache (the chat between the model's katas and the cache's) ---------------
+
+def test_the_model_without_a_cache_runs_compiled_per_length_with_hf_tokens(course, hf_tokens):
+    """One graph per fixed length, the ids padded at the end: the model is causal, so the last
+    real position's logits are the unpadded ones, and the tokens are Hugging Face's."""
+    _solved(course)
+    result, output = _decode(course, child=NO_CACHE_CHILD)
+    assert result is not None, output
+    assert result["path"] == "compiled per length", output
+    assert result["tokens"] == hf_tokens, output
+    assert not any("could not run" in s for s in result["said"]), output
+
+
+def test_the_lengths_the_model_is_compiled_for():
+    """NoCache's lengths: 64, then doubling; a sequence runs at the smallest that holds it."""
+    from checker.play.decode import NoCache
+
+    assert [NoCache.bucket(n) for n in (1, 63, 64, 65, 128, 129, 1000)] == [64, 64, 64, 128, 128, 256, 1024]

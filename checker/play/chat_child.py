@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from pathlib import Path
 
 from checker.child import compiles, lifeline, sigint
 from checker.play.chat_setup import MOST_TOKENS
@@ -23,6 +24,23 @@ from checker.protocol import Env
 
 sigint.install()  # before MAX: eager MAX is 20-60x slower on Python 3.11 without it
 lifeline.tie_to_parent()  # a learner's endless loop must not outlive `kata chat`
+
+MARKS: list[tuple[str, float]] = [("imported", time.monotonic())]  # where the start's time goes
+
+
+def mark(name: str) -> None:
+    """Notes that a part of the start ended now (bench/chat_startup.py reads them)."""
+    MARKS.append((name, time.monotonic()))
+
+
+def write_marks() -> None:
+    """The marks as JSON {part: seconds since the previous mark}, where $KATA_TIMINGS says."""
+    path = os.environ.get(Env.TIMINGS)
+    if path:
+        import json
+
+        parts = {name: round(t - MARKS[i][1], 3) for i, (name, t) in enumerate(MARKS[1:])}
+        Path(path).write_text(json.dumps(parts), encoding="utf-8")
 
 
 class Streamer:
@@ -111,6 +129,8 @@ def reply(model, tokenizer, messages, max_tokens: int, choose) -> tuple[str, int
     for _ in range(max_tokens):
         logits = model.next_logits(ids)  # with a KV cache, only the tokens it has not seen
         token = choose(logits, ids)
+        if len(MARKS) and MARKS[-1][0] != "first token" and not stream.ids:
+            mark("first token")
         if token == tokenizer.eos_token_id:
             ended = True
             break
@@ -121,26 +141,102 @@ def reply(model, tokenizer, messages, max_tokens: int, choose) -> tuple[str, int
             time.monotonic() - started, ended)
 
 
-def load_model(gguf: str, describe=None):
+def load_model(gguf: str, katas: Path, describe=None):
     """The learner's Llama with the file's weights, built by their own katas, ready to generate:
-    with their KV cache (compiled now: minutes the first time) once it has passed. describe(exc):
-    how to tell the learner why their cache could not be compiled."""
+    compiled into one graph (minutes the first time on a machine), with their KV cache once it
+    has passed. Their config_from_gguf and load_gguf run first, before any other of their modules
+    is imported, so that the learner files they depend on are the ones in sys.modules afterwards;
+    checker.play.weights_cache keeps their results, and the compiled graph, for the next chat.
+    describe(exc): how to tell the learner why their code could not be compiled."""
     import importlib
 
-    from checker.play.decode import Cached, NoCache, with_weights
+    from checker.play import decode
+    from checker.play.weights_cache import GraphCache, read_model
 
+    started = time.time()
     loader = importlib.import_module(os.environ[Env.LOADER_MODULE])
+    mark("your loader imported")
+    config, state, key = read_model(loader, Path(gguf), katas, say=_say,
+                                    live=_live if sys.stderr.isatty() else None)
+    mark("config and weights (your config_from_gguf and load_gguf, or their kept results)")
     cached = os.environ.get(Env.CACHE_MODULE)
     models = importlib.import_module(cached or os.environ[Env.MODEL_MODULE])
+    mark("your model imported")
     model_class = models.CachedLlamaForCausalLM if cached else models.LlamaForCausalLM
-    config = loader.config_from_gguf(gguf)
-    model = with_weights(model_class, config, loader.load_gguf(gguf))
-    if not cached:
-        return NoCache(model)
-    decoder = Cached(model, models.KVCache, config, describe=describe,
-                     say=lambda text: print(text, file=sys.stderr, flush=True))
-    decoder.prepare()
+    graphs = GraphCache()
+    key = key and key.also(checker=_sha256(decode.__file__))  # the graph wraps their model
+
+    def build():
+        return decode.with_weights(model_class, config, state)
+
+    if cached:
+        kind = "with a KV cache"
+        step = _kept_graph(graphs, key, katas, kind, state)
+        decoder = decode.Cached(None, models.KVCache, config, describe=describe, say=_say,
+                                build=build, step=step)
+        decoder.prepare()
+        if step is None and decoder.path == decode.COMPILED:
+            _keep_graph(graphs, key, katas, kind, decoder.step, state, started)
+    else:  # one graph per length: each kept once compiled
+        def kind(length: int) -> str:
+            return f"without a cache, {length} tokens"
+
+        decoder = decode.NoCache(
+            describe=describe, say=_say, build=build,
+            kept=lambda length: _kept_graph(graphs, key, katas, kind(length), state),
+            keep=lambda length, step: _keep_graph(graphs, key, katas, kind(length), step, state, started))
+        decoder.prepare()
+    mark("graph compiled or loaded" if not decoder.loaded else "compiled graph kept from an earlier chat")
     return decoder
+
+
+def _kept_graph(graphs, key, katas: Path, kind: str, state: dict):
+    """The compiled graph an earlier chat kept for these learner files, loaded (None: none)."""
+    from checker.play.weights_cache import Damaged
+
+    if key is None:
+        return None
+    entry, damaged = graphs.find(key, katas, kind)
+    for bad in damaged:
+        graphs.remove(bad)
+    if entry is None:
+        return None
+    try:
+        step = graphs.open(entry, state)
+        _say(f"(your compiled model, {kind}, kept from an earlier chat)")
+        return step
+    except Damaged as exc:
+        graphs.remove(entry)
+        _say(f"(the compiled model kept from an earlier chat could not be loaded, "
+             f"{str(exc).splitlines()[0][:120] if str(exc) else 'damaged'}: compiling again)")
+        return None
+
+
+def _keep_graph(graphs, key, katas: Path, kind: str, step, state: dict, started: float) -> None:
+    from checker.play.weights_cache import changed_since, learner_files
+
+    try:
+        files = learner_files(katas)
+        if not changed_since(files, katas, started):  # else: edited since they were imported
+            graphs.store(key, files, kind, step, state)
+    except Exception as exc:  # noqa: BLE001 - keeping it is a convenience: never the chat's end
+        _say(f"(could not keep the compiled model for the next chat: {str(exc).splitlines()[0][:160]})")
+
+
+def _sha256(path: str) -> str:
+    from checker.play.weights_cache import sha256_of
+
+    return sha256_of(Path(path))
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _live(text: str) -> None:
+    """The progress line, rewritten in place (text ending in a newline ends it)."""
+    sys.stderr.write("\r\033[K" + text)
+    sys.stderr.flush()
 
 
 def learner_sampler():
@@ -165,12 +261,14 @@ def main(argv: list[str]) -> int:
     compiles.install(lambda name: None, compiles.say_compiled)  # MAX's own "compiled ... on the fly" goes
     root = repo_root()
     files = {str(p.resolve()) for p in (root / "katas").glob("*.py")}
+    mark("checker imported")
     tokenizer = GGUFTokenizer.from_gguf(gguf)
+    mark("tokenizer")
     messages: list[dict] = []
     try:
+        model = load_model(gguf, root / "katas", lambda exc: describe_exception(exc, files, root))
         sampler, settings = learner_sampler()
         choose = token_chooser(float(temperature), np.random.default_rng(), sampler, settings)
-        model = load_model(gguf, lambda exc: describe_exception(exc, files, root))
         while True:
             text = question[0] if question else _ask()
             if not text:
@@ -184,6 +282,8 @@ def main(argv: list[str]) -> int:
     except Exception as exc:  # noqa: BLE001 - the learner's code: one readable message
         print("\nYour model could not answer: " + describe_exception(exc, files, root), file=sys.stderr)
         return 1
+    finally:
+        write_marks()
 
 
 def _ask() -> str:

@@ -58,8 +58,24 @@ def banner(curriculum: Curriculum, kata: Kata, sampler: Kata | None, temperature
             ", after your repetition penalty." if sampler is not None else ".")
     if temperature <= 0 and set(settings) - {"repetition_penalty"}:
         how += " --top-k, --top-p and --min-p only matter when sampling (--temperature above 0)."
-    later = "" if cache is not None else " No KV cache yet: each token re-reads the whole conversation."
+    later = "" if cache is not None else " " + without_cache(curriculum)
     return f"Your own Llama: your katas {', '.join(parts)}, with {gguf}.{how}{later}"
+
+
+# What `kata chat` measured without a KV cache and with one, the reference katas on SmolLM2, on
+# the course's 2-core machine (bench/chat_startup.py, bench/RESULTS.md section 13).
+SPEED_WITHOUT_CACHE = "1 to 3 tokens/s at first, slower as the conversation grows"
+SPEED_WITH_CACHE = "about 25 tokens/s"
+
+
+def without_cache(curriculum: Curriculum) -> str:
+    """What chat says before the KV cache kata passes: the speed to expect, and what fixes it."""
+    kata = curriculum.provider("cache")
+    fix = (f" Kata {kata.number} ({kata.title}) fixes that: only the new token goes through the "
+           f"model, {SPEED_WITH_CACHE}." if kata is not None and kata.available else "")
+    return ("No KV cache yet: each token re-reads the whole conversation, so expect "
+            f"{SPEED_WITHOUT_CACHE} (your model is compiled for 64, 128, 256, ... tokens as the "
+            f"conversation reaches them: minutes each, once per machine).{fix}")
 
 
 def spans(numbers: list[int]) -> str:

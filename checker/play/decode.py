@@ -4,7 +4,9 @@
 `next_logits(ids) -> (vocab,) float32 numpy`, ids being the whole sequence so far:
 
   NoCache(model)         Part 2: the learner's LlamaForCausalLM re-reads the whole sequence for
-                         every token, each forward staged as one graph (checker.child.staging.batched)
+                         every token: one compiled graph per fixed length (64, 128, ... tokens),
+                         the ids padded to it, or, when their code cannot be compiled, each
+                         forward staged as one graph (checker.child.staging.batched)
   Cached(model, KVCache, config)   Part 3: the learner's CachedLlamaForCausalLM and KVCache;
                          only the tokens the cache has not seen go through the model
 
@@ -32,6 +34,7 @@ import numpy as np
 
 COMPILED = "compiled"  # one compiled graph for every step (the fast path)
 STAGED = "staged"  # the learner's model and cache called per step, each call one staged graph
+BUCKETS = "compiled per length"  # no cache: one graph per fixed length, the ids padded to it
 
 
 def with_weights(model_class, config, state: dict):
@@ -49,22 +52,144 @@ def with_weights(model_class, config, state: dict):
     return model
 
 
-class NoCache:
-    """The learner's LlamaForCausalLM, the whole sequence through it for every token."""
+class _LearnersModel:
+    """The learner's model, given, or built by `build()` the first time it is needed (a graph
+    kept from an earlier chat runs without it: it is only built to compile or to run staged)."""
 
-    path = "no cache"
+    def _init_model(self, model, build, step) -> None:
+        if model is None and build is None:
+            raise TypeError("a model or a way to build it is needed")
+        self._model, self._build = model, build
+        self.step, self.loaded = step, step is not None
 
-    def __init__(self, model):
-        self.model = model
+    @property
+    def model(self):
+        if self._model is None:
+            self._model = self._build()
+        return self._model
+
+
+class NoCache(_LearnersModel):
+    """The learner's LlamaForCausalLM, the whole sequence through it for every token, the fastest
+    way their code allows (`path`):
+      compiled per length  one graph per fixed length (64, 128, 256, ... tokens), the ids padded
+                at the end to it. The model is causal (what the learner's katas check), so no
+                position sees the padding after it: the last real position's logits are the
+                unpadded ones. Each length compiles once per machine (MAX keeps it; `kept` and
+                `keep` let a caller keep the compiled graphs too). Not one graph with a symbolic
+                length, as Cached is: MAX 26.7 compiled the reference model that way into a graph
+                whose logits were off by 9 to 18 (bench/RESULTS.md section 13);
+      staged    code that compiles at no fixed length: each forward staged as one graph (the
+                same numbers, 20-100x slower on SmolLM2)."""
+
+    FIRST_BUCKET = 64
+
+    def __init__(self, model=None, *, say: Callable[[str], None] = lambda _: None,
+                 describe: Callable[[Exception], str] | None = None, compile: bool = True,
+                 build: Callable[[], object] | None = None,
+                 kept: Callable[[int], object] | None = None,
+                 keep: Callable[[int, object], None] | None = None):
+        self.say, self.describe = say, describe
+        self._init_model(model, build, None)
+        self.kept, self.keep = kept or (lambda length: None), keep or (lambda length, step: None)
+        self.why, self.buckets = "", {}
+        self.path = None if compile else STAGED
+        self.timings = {"graph": 0.0, "host": 0.0, "steps": 0}
+
+    def prepare(self) -> None:
+        """Compiles the first length's graph (or chooses the staged path) now rather than at the
+        first token."""
+        if self.path is None:
+            self.path = BUCKETS
+            self._step_for(self.FIRST_BUCKET)
+
+    @classmethod
+    def bucket(cls, length: int) -> int:
+        bucket = cls.FIRST_BUCKET
+        while bucket < length:
+            bucket *= 2
+        return bucket
+
+    def _step_for(self, bucket: int):
+        if bucket not in self.buckets:
+            step = self.kept(bucket)
+            self.loaded = self.loaded or step is not None
+            if step is None:
+                step = _compiled_or_none(self, f"your model for up to {bucket} tokens",
+                                         lambda: compile_whole(self.model, bucket), "Your model",
+                                         symbolic=False)
+                if step is not None:
+                    self.keep(bucket, step)
+            self.buckets[bucket] = step
+            if step is None:
+                self.path = STAGED
+        return self.buckets[bucket]
 
     def next_logits(self, ids) -> np.ndarray:
+        ids = np.asarray(ids, dtype=np.int64).reshape(1, -1)
+        self.prepare()
+        length = ids.shape[1]
+        if self.path == BUCKETS:
+            bucket = self.bucket(length)
+            step = self._step_for(bucket)
+            if step is not None:
+                padded = np.zeros((1, bucket), dtype=np.int64)
+                padded[:, :length] = ids
+                try:
+                    return _run(self, step, padded)[0].reshape(bucket, -1)[length - 1].copy()
+                except Exception as exc:  # noqa: BLE001 - MAX or the learner's code at run time
+                    self.path = STAGED
+                    _say_fallback(self, "Your model", exc, symbolic=False)
         from checker.child.staging import batched, to_tensor
 
-        ids = np.asarray(ids, dtype=np.int64).reshape(1, -1)
         return np.asarray(batched(lambda: self.model(to_tensor(ids))).to_numpy())[0, -1]
 
 
-class Cached:
+def _compiled_or_none(decoder, what: str, build, fallback: str = "", symbolic: bool = True):
+    """build() (a compile: minutes the first time on a machine), said to decoder.say with a
+    heartbeat; None when the learner's code cannot compile, said once with where it stopped
+    (under `fallback`, default `what`)."""
+    decoder.say(f"Compiling {what} into one MAX graph: minutes the first time on this machine, "
+                "seconds after that (MAX keeps it) ...")
+    started = time.monotonic()
+    try:
+        with _heartbeat(decoder.say, started):
+            step = build()
+    except Exception as exc:  # noqa: BLE001 - the learner's code could not be traced
+        _say_fallback(decoder, fallback or what[0].upper() + what[1:], exc, symbolic)
+        return None
+    decoder.say(f"(compiled, ready in {time.monotonic() - started:.0f} s)")
+    return step
+
+
+def _say_fallback(decoder, what: str, exc: Exception, symbolic: bool = True) -> None:
+    decoder.why = _short(decoder.describe(exc) if decoder.describe else f"{type(exc).__name__}: {exc}")
+    advice = ("\nTo compile, your code must also work when lengths are only known as the graph "
+              "runs: no int() of a length; F.range rather than F.band_part or Tensor.arange(n) + "
+              "start." if symbolic else "")
+    decoder.say(f"{what} could not run as one compiled graph, so each token runs it step by "
+                f"step: the same tokens, more slowly. Where it stopped:\n  {decoder.why}{advice}")
+
+
+def _run(decoder, step, ids: np.ndarray, *rest):
+    """step's outputs for ids (int64 (1, seq)) and rest (MAX buffers), the first as numpy."""
+    from max.driver import Buffer
+
+    began = time.perf_counter()
+    buffer = Buffer.from_numpy(ids)
+    ran = time.perf_counter()
+    # execute_raw: the buffers as the graph takes them, without the per-call checks and Tensor
+    # wrapping of CompiledCallable.__call__.
+    first, *others = step.execute_raw(buffer, *rest)
+    done = time.perf_counter()
+    out = first.to_numpy().copy()  # a copy: the buffer is reused by MAX
+    decoder.timings["graph"] += done - ran
+    decoder.timings["host"] += (ran - began) + (time.perf_counter() - done)
+    decoder.timings["steps"] += 1
+    return (out, *others)
+
+
+class Cached(_LearnersModel):
     """The learner's CachedLlamaForCausalLM and KVCache (see the module's docstring).
 
     say(text) hears about the compile (minutes the first time on a machine) and the fallback;
@@ -73,12 +198,14 @@ class Cached:
     running), "host" (ids in, logits out); the rest of a call is Python."""
 
     def __init__(self, model, cache_class, config, *, say: Callable[[str], None] = lambda _: None,
-                 describe: Callable[[Exception], str] | None = None):
-        self.model, self.cache_class, self.say, self.describe = model, cache_class, say, describe
+                 describe: Callable[[Exception], str] | None = None,
+                 build: Callable[[], object] | None = None, step=None):
+        self.cache_class, self.say, self.describe = cache_class, say, describe
         self.layers = int(config.num_hidden_layers)
         self.kv_heads = int(config.num_key_value_heads)
         self.head_dim = int(config.hidden_size) // int(config.num_attention_heads)
-        self.step, self.path, self.why = None, None, ""
+        self._init_model(model, build, step)
+        self.path, self.why = (COMPILED if step is not None else None), ""
         self.timings = {"graph": 0.0, "host": 0.0, "steps": 0}
         self.reset()
 
@@ -114,27 +241,13 @@ class Cached:
     # --- the compiled path ---------------------------------------------------------------
 
     def _compile(self) -> None:
-        self.say("Compiling your model and KV cache into one MAX graph: minutes the first time "
-                 "on this machine, seconds after that (MAX keeps it) ...")
-        started = time.monotonic()
-        try:
-            with _heartbeat(self.say, started):
-                self.step = compile_step(self.model, self.cache_class, self.layers,
-                                         self.kv_heads, self.head_dim)
-        except Exception as exc:  # noqa: BLE001 - the learner's code could not be traced
-            self._fall_back(exc)
-            return
-        self.path = COMPILED
-        self.say(f"(compiled, ready in {time.monotonic() - started:.0f} s)")
+        self.step = _compiled_or_none(self, "your model and KV cache", lambda: compile_step(
+            self.model, self.cache_class, self.layers, self.kv_heads, self.head_dim))
+        self.path = STAGED if self.step is None else COMPILED
 
     def _fall_back(self, exc: Exception) -> None:
         self.path = STAGED
-        self.why = _short(self.describe(exc) if self.describe else f"{type(exc).__name__}: {exc}")
-        self.say("Your model and cache could not run as one compiled graph, so each token runs "
-                 "them step by step: the same tokens, more slowly. Where it stopped:\n"
-                 f"  {self.why}\nTo compile, your code must also work when lengths are only "
-                 "known as the graph runs: no int() of a length; F.range rather than F.band_part "
-                 "or Tensor.arange(n) + start.")
+        _say_fallback(self, "Your model and cache", exc)
 
     def _compiled(self, new: list[int]) -> np.ndarray:
         from max.driver import Buffer
@@ -142,18 +255,8 @@ class Cached:
         if self.past is None:
             empty = np.zeros((1, self.kv_heads, 0, self.head_dim), dtype=np.float32)
             self.past = [Buffer.from_numpy(empty) for _ in range(2 * self.layers)]
-        began = time.perf_counter()
-        ids = Buffer.from_numpy(np.array([new], dtype=np.int64))
-        ran = time.perf_counter()
-        # execute_raw: the buffers as the graph takes them (ids, keys..., values...), without
-        # the per-call checks and Tensor wrapping of CompiledCallable.__call__.
-        logits, *self.past = self.step.execute_raw(ids, *self.past)
-        done = time.perf_counter()
-        out = logits.to_numpy().reshape(-1).copy()  # a copy: the buffer is reused by MAX
-        self.timings["graph"] += done - ran
-        self.timings["host"] += (ran - began) + (time.perf_counter() - done)
-        self.timings["steps"] += 1
-        return out
+        logits, *self.past = _run(self, self.step, np.array([new], dtype=np.int64), *self.past)
+        return logits.reshape(-1)
 
     # --- the staged path -----------------------------------------------------------------
 
@@ -169,6 +272,24 @@ class Cached:
             return self.model(to_tensor(np.array([new], dtype=np.int64)), cache)
 
         return np.asarray(batched(call).to_numpy())[0, -1]
+
+
+def compile_whole(model, length: int):
+    """The learner's model without a cache as one compiled graph for one fixed length: ids
+    (1, length) -> every position's logits (1, length, vocab)."""
+    from max.dtype import DType
+    from max.experimental.nn import Module
+    from max.graph import DeviceRef, TensorType
+
+    class Whole(Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model  # the learner's parameter names, under "model."
+
+        def forward(self, input_ids):
+            return self.model(input_ids)
+
+    return Whole().compile(TensorType(DType.int64, (1, length), device=DeviceRef.CPU()))
 
 
 def compile_step(model, cache_class, layers: int, kv_heads: int, head_dim: int):
