@@ -55,7 +55,7 @@ def warm(console: Console, everything: bool = False) -> int:
 
 
 COURSE_NOTICE = ("Compiling the MAX operations the course uses for this machine, once (see "
-                 "bench/RESULTS.md, section 13, for how long). Afterwards every check starts in "
+                 "bench/RESULTS.md, section 14, for how long). Afterwards every check starts in "
                  "seconds. `kata setup --all` compiles every MAX operation instead.")
 EVERYTHING_NOTICE = ("Compiling every MAX operation for this machine, once: about 400 MB, and about "
                      "12 minutes on an idle 2-core machine (much longer while other work runs; see "
