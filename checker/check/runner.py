@@ -31,6 +31,8 @@ from checker.syntax import syntax_problem
 
 TAIL_CHARS = 1500
 FRESH_TEST = "check_fresh_inputs.py"
+# The live line while the parent judges (said only if that takes more than a second).
+JUDGING = "checking your outputs on the inputs made up for this check, out of your code's reach"
 
 
 @dataclass
@@ -105,7 +107,8 @@ def run_kata(curriculum: Curriculum, kata: Kata, *, learner_file: Path | None = 
         child = _read_child_report(result_file, token, proc.returncode, log_file)
         judgement, margin = FreshJudgement.NOT_JUDGED, None
         if child.status == Status.PASS:
-            problem, margin = _judge_fresh(kata, inputs, fresh_out, fixtures)
+            with watchdog.parent_step(on_event, JUDGING):
+                problem, margin = _judge_fresh(kata, inputs, fresh_out, fixtures)
             judgement = FreshJudgement.DISAGREED if problem else FreshJudgement.AGREED
             if problem:
                 child = _failed_on_fresh_inputs(child, problem)

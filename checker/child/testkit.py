@@ -6,6 +6,7 @@ pytest-check, so one run lists all that is wrong, not just the first thing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from checker import diagnose, fixture_files
 from checker.child import plugin
 from checker.child.staging import batched, lazily, to_tensor
 from checker.paths import fixtures_dir
-from checker.protocol import Env
+from checker.protocol import Env, StepMarker
 
 
 _SAID: list[str] = []  # every failure expect() recorded in this check, in order
@@ -34,6 +35,27 @@ def expect(ok: bool, message: str) -> bool:
 def note(message: str) -> None:
     """Something to show the learner under this test, pass or fail (e.g. the generated text)."""
     plugin.record_note(message)
+
+
+@contextlib.contextmanager
+def step(text: str):
+    """`with step("reading the file with your load_gguf"):` says, on the check's live line, what
+    a long test does now (the parent adds the seconds: checker/check/watchdog.py); afterwards the
+    step around it, if any, is back. Outside a check (no status folder) it says nothing."""
+    folder = os.environ.get(Env.STATUS_DIR)
+    marker, before = (StepMarker(Path(folder)) if folder else None), None
+    try:
+        if marker:
+            before = marker.now()
+            marker.began(text)
+    except OSError:  # the live line is a courtesy: a check never fails for it
+        marker = None
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            if marker:
+                marker.began(before or "")
 
 
 def expect_close(what: str, actual, expected, atol: float = diagnose.ATOL,
