@@ -13,7 +13,7 @@ spec.py, with three functions (and optionally prepare(say) -> environment for th
     run(learner, inputs) -> outputs | None             (child, may use MAX)
     judge(inputs, outputs, fixtures_dir) -> problem    (parent, numpy only; None when right)
 A spec whose right answer takes the parent seconds (a real model's forward) may also define
-    expect(inputs, fixtures_dir) -> expected           (parent, numpy only; needs no outputs)
+    answer(inputs, fixtures_dir) -> expected           (parent, numpy only; needs no outputs)
 and take it as judge(inputs, outputs, fixtures_dir, expected=None): the check then works it out in
 a thread of the parent while the child runs (anticipate), instead of after it.
 Everything here is numpy: the parent never imports MAX.
@@ -50,8 +50,8 @@ def make_inputs(kata: Kata, fixtures_dir: Path, rng: np.random.Generator) -> dic
 
 
 class Anticipated:
-    """The spec's expect(inputs, fixtures_dir), worked out in a thread of the parent from the
-    moment the inputs are drawn; get() waits for it and raises what it raised."""
+    """The spec's answer(inputs, fixtures_dir), worked out in a thread of the parent while the
+    child runs; get() waits for it and raises what it raised."""
 
     def __init__(self, work):
         self._result, self._error = None, None
@@ -72,9 +72,9 @@ class Anticipated:
 
 
 def anticipate(kata: Kata, inputs: dict, fixtures_dir: Path) -> Anticipated | None:
-    """The parent's own answer to `inputs`, started now (None: the spec has no expect())."""
-    expect = getattr(spec_of(kata), "expect", None)
-    return Anticipated(lambda: expect(inputs, fixtures_dir)) if expect else None
+    """The parent's own answer to `inputs`, started now (None: the spec has no answer())."""
+    answer = getattr(spec_of(kata), "answer", None)
+    return Anticipated(lambda: answer(inputs, fixtures_dir)) if answer else None
 
 
 def judge(kata: Kata, inputs: dict, outputs: dict, fixtures_dir: Path,

@@ -4,7 +4,7 @@ computes both from the file itself (checker/models/smollm2_weights.py, proven eq
 Face's GGUF loader, and the numpy Llama).
 
 prepare() runs before the check: it finds (or fetches, once) the GGUF file and hands its path to
-the check's child. expect() is the parent's answer (reading the file, a 30-layer numpy forward:
+the check's child. answer() is the parent's own answer (reading the file, a 30-layer numpy forward:
 seconds), worked out while the child runs; judge() compares."""
 
 import os
@@ -73,7 +73,7 @@ def _ids(array):
     return ids_tensor(array)
 
 
-def expect(inputs, fixtures_dir) -> dict:
+def answer(inputs, fixtures_dir) -> dict:
     """The parent's own answer, from the file itself: the weights at the sampled places and the
     last position's logits of the numpy Llama (float64; each weight converted as it is used).
     The check works it out while the child runs (checker/check/fresh.py anticipate)."""
@@ -91,7 +91,7 @@ def judge(inputs, outputs, fixtures_dir, expected=None):
     from checker import diagnose
     from checker.check import fresh
 
-    expected = expected if expected is not None else expect(inputs, fixtures_dir)
+    expected = expected if expected is not None else answer(inputs, fixtures_dir)
     values = outputs.get("values")
     if values is None or values.shape != inputs["where"].shape:
         return "the sampled weights did not come back"
