@@ -137,7 +137,7 @@ def test_chat_answer(learner):
 
     One call of your model on the question and the whole answer gives every step's logits: your
     model is causal, so its logits at a position are those of a call on the tokens up to it
-    (test_logits_match_hf holds every position to Hugging Face's), and the 8 calls of a
+    (test_logits_match_hf holds every position's 20 largest logits to Hugging Face's), and the 8 calls of a
     generation loop would give the same numbers, 8 times slower."""
     chat = _reference()["chat"]
     model = learner_model(learner)
