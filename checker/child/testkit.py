@@ -15,7 +15,7 @@ from pytest_check import check
 
 from checker import diagnose, fixture_files
 from checker.child import plugin
-from checker.child.staging import batched, lazily, to_tensor
+from checker.child.staging import batched, lazily, to_tensor, weights_of  # noqa: F401 - the tests' too
 from checker.paths import fixtures_dir
 from checker.protocol import Env, StepMarker
 
@@ -146,10 +146,11 @@ def attempt(what: str, call):
         return FAILED
 
 
-def run(what: str, call, batch: bool = True):
+def run(what: str, call, batch: bool = True, sources=()):
     """Runs learner code that should return a Tensor; the numpy result, or None (recorded).
-    With `batch`, its MAX operations run as one graph (see batched)."""
-    value = attempt(what, (lambda: batched(call)) if batch else call)
+    With `batch`, its MAX operations run as one graph (see batched; `sources`: the weights the
+    call reads, weights_of(model))."""
+    value = attempt(what, (lambda: batched(call, sources)) if batch else call)
     return None if value is FAILED else as_numpy(value, what)
 
 
@@ -186,9 +187,9 @@ def ids_tensor(array: np.ndarray):
     return tensor(np.asarray(array, dtype=np.int64))
 
 
-def outputs(what: str, call, name: str = "out"):
+def outputs(what: str, call, name: str = "out", sources=()):
     """Fresh-input runners: {name: the numpy result of call()}, or None (recorded)."""
-    value = run(what, call)
+    value = run(what, call, sources=sources)
     return None if value is None else {name: value}
 
 

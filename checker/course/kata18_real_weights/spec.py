@@ -51,7 +51,7 @@ def draw(rng, fixtures_dir):
 
 
 def run(learner, inputs):
-    from checker.child.testkit import outputs, step
+    from checker.child.testkit import outputs, step, weights_of
 
     from .kit import learner_model, learner_state
 
@@ -63,7 +63,8 @@ def run(learner, inputs):
         flat = np.asarray(state[str(name)], dtype=np.float32).reshape(-1)
         values.append(flat[(where * flat.size).astype(np.int64)])
     with step("your model on token ids made up for this check"):
-        logits = outputs("your model on fresh token ids", lambda: model(_ids(inputs["ids"])), "logits")
+        logits = outputs("your model on fresh token ids", lambda: model(_ids(inputs["ids"])), "logits",
+                         sources=weights_of(model))
     return None if logits is None else {"logits": logits["logits"][0, -1], "values": np.stack(values)}
 
 

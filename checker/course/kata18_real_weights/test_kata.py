@@ -9,7 +9,8 @@ import numpy as np
 
 from checker.models import smollm2_weights
 from checker.models.llama_kit import SMOLLM2_135M
-from checker.child.testkit import FAILED, expect, expect_close, fixture, ids_tensor, note, run, step
+from checker.child.testkit import (FAILED, expect, expect_close, fixture, ids_tensor, note, run, step,
+                                   weights_of)
 
 from .kit import (answer_token_message, decoder, learner_config, learner_model, learner_state, sums,
                   tensors_message)
@@ -118,7 +119,8 @@ def test_logits_match_hf(learner):
     if model is None:
         return
     with step(f"your model's logits on a {g['ids'].shape[1]}-token sentence"):
-        out = run("LlamaForCausalLM(ids) with SmolLM2's weights", lambda: model(ids_tensor(g["ids"])))
+        out = run("LlamaForCausalLM(ids) with SmolLM2's weights", lambda: model(ids_tensor(g["ids"])),
+                  sources=weights_of(model))
     if out is None:
         return
     if not expect(out.shape == (1, g["ids"].shape[1], g["last_logits"].shape[0]),
@@ -147,7 +149,7 @@ def test_chat_answer(learner):
     ids = np.array([prompt + answer[:-1]], dtype=np.int64)
     with step(f"your model's answer to {chat['question']!r}, token by token"):
         logits = run("your model on the question and Hugging Face's answer",
-                     lambda: model(ids_tensor(ids)))
+                     lambda: model(ids_tensor(ids)), sources=weights_of(model))
     if logits is None:
         return
     if not expect(logits.shape[:2] == ids.shape, f"the logits have shape {logits.shape}; expected "
