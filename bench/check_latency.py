@@ -72,8 +72,9 @@ def main(argv: list[str] | None = None) -> str:
                 if number in FLOORED:
                     command, extra = floor(course, number)
                     floor_runs += _samples(command, course, 1, extra)
-                if base:
-                    before += _samples([*KATA, "check", str(number), "--force"], base, 1)
+                if base:  # its own checker on both sides: the parent's judgement is part of a check
+                    before += _samples([*KATA, "check", str(number), "--force"], base, 1,
+                                       {"PYTHONPATH": str(base)})
             c = median([w for w, _ in check])
             if floor_runs:
                 f = median([w for w, _ in floor_runs])
