@@ -2,13 +2,15 @@
 
 A check's child runs the hidden tests on a private copy of the course (checker/check/runner.py
 starts it; checker/child/ runs inside it); `kata run` and `kata chat` start children of their own
-(checker/play/). They talk through four things only, all defined here, so that neither side
+(checker/play/). They talk through five things only, all defined here, so that neither side
 writes a name or a shape the other reads by convention:
 - environment variables (class Env): where things are, which learner modules to import;
 - the result file the child's plugin writes last, stamped with the parent's one-time token
   (write_result / read_result): no valid file means an error, never a pass;
 - the compile markers in the check's status folder (CompileMarkers): MAX compiling, so the
   watchdog stops the learner's clock;
+- the step marker in the same folder (StepMarker): what a long check does now, in words, for
+  the parent's live line;
 - the fresh-input arrays (save_arrays / load_arrays): inputs the parent drew, outputs it judges.
 
 Light on imports (no numpy at import time): `kata list` and `kata hint` load it.
@@ -159,6 +161,35 @@ class CompileMarkers:
             except ValueError:
                 continue
         return found
+
+
+# --- the step marker: what a long check's hidden tests do now, for the live line ---
+
+class StepMarker:
+    """In a check's status folder: STEP holds, in words, what the hidden tests do now ("reading
+    the file with your load_gguf"), or nothing between steps. The child writes it
+    (checker.child.testkit.step); the parent's watchdog shows it on the live line with its seconds.
+    Learner code could write it too: it is only shown, never trusted."""
+
+    STEP = "step"
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+
+    def began(self, text: str) -> None:
+        tmp = self.folder / (self.STEP + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(self.folder / self.STEP)
+
+    def ended(self) -> None:
+        self.began("")
+
+    def now(self) -> str | None:
+        try:
+            text = (self.folder / self.STEP).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+        return " ".join(text.split())[:200] or None  # one line, however it was written
 
 
 # --- the fresh-input arrays: the parent's inputs, the learner's outputs ---

@@ -45,3 +45,14 @@ def test_fresh_margins_prints_one_json_object():
     assert three["measured"] and 0 <= three["worst"] < 1 and three["failed"] == [], three
     assert not one["measured"] and "worst" not in one and one["failed"] == [], one
     assert {"load_before", "load_after", "draws", "seed"} <= set(result)
+
+
+def test_check_steps_shows_a_checks_tests_and_its_end():
+    """bench/check_steps.py on a cheap kata: its tests' durations, when the child ended and the
+    parent judged (kata 3 names no step and has no answer ahead: none shown)."""
+    done = subprocess.run([sys.executable, str(REPO / "bench" / "check_steps.py"), "3"], cwd=REPO,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "this checker, run 1: " in done.stdout and ", pass, child CPU " in done.stdout, done.stdout
+    assert "child ended" in done.stdout and "parent judged" in done.stdout, done.stdout
+    assert "    test_matches_gpt2_ln_1: " in done.stdout, done.stdout

@@ -266,3 +266,27 @@ def test_kata18_fresh_tolerance_sits_far_below_its_closest_named_mistake():
         right = {"values": np.stack(values), "logits": want.astype(np.float32)}
         assert s18.judge(inputs, right, FIXTURES) is None
         assert "logits" in s18.judge(inputs, dict(right, logits=wrong.astype(np.float32)), FIXTURES)
+
+
+def test_kata18_judges_the_answer_worked_out_while_the_child_runs(monkeypatch):
+    """A spec with answer() (kata 18: reading the file, a 30-layer numpy forward) has it worked
+    out in a thread of the parent (fresh.anticipate); the judgement with it is the judgement
+    without it, and what it raised is raised by the judgement (the runner says so, as for any
+    judgement that raised). A spec without answer() is judged as before."""
+    kata = KATA(18)
+    inputs = _inputs(18, 3)
+    anticipated = fresh.anticipate(kata, inputs, FIXTURES)
+    answer = anticipated.get()
+    right = {"values": answer["values"], "logits": answer["logits"].astype(np.float32)}
+    assert fresh.judge(kata, inputs, right, FIXTURES, anticipated) is None
+    assert fresh.judge(kata, inputs, right, FIXTURES) is None
+    off = dict(right, logits=right["logits"] + np.float32(0.5))
+    assert "logits" in fresh.judge(kata, inputs, off, FIXTURES, anticipated)
+    assert fresh.anticipate(KATA(3), _inputs(3), FIXTURES) is None
+
+    def unreadable(inputs, fixtures_dir):
+        raise OSError("the file went away")
+
+    monkeypatch.setattr(spec(18), "answer", unreadable)
+    with pytest.raises(OSError):
+        fresh.judge(kata, inputs, right, FIXTURES, fresh.anticipate(kata, inputs, FIXTURES))

@@ -41,8 +41,8 @@ def test_kata_14_names_the_kata_that_compiles_the_whole_model():
 
 # (kata, the lesson's words, the measurement it names, RESULTS.md section, the words there)
 NUMBERS = [
-    (18, "it took 112 s on the course's 2-core machine", "python bench/check_latency.py --katas 18",
-     8, "| seconds | 1.9 | 2.7 | 3.0 | 2.4 | 7.0 | 112 |"),
+    (18, "it took 63 s on the course's 2-core machine at load 15", "python bench/check_latency.py --katas 18",
+     8, "| after | 63.1 | 33.7 | 15.1-15.5 |"),
     (19, "about 27 tokens/s on SmolLM2-135M on a quiet 2-core machine",
      "python bench/generation_llama.py", 7, "27.02 (28.91)"),
     (19, "twice transformers' speed", "python bench/generation_llama.py", 7, "**2.16x**"),
@@ -74,6 +74,17 @@ def test_kata_18_quotes_no_unmeasured_time():
     assert "*first* greedy token is still right" not in text
     assert ("its turn at once: `kata check 18`'s chat answer line says `answer token 1 is 2 "
             "('<|im_end|>'); Hugging Face's is 504 ('The')`") in text
+
+
+def test_kata_18_quotes_its_live_line_as_the_check_shows_it():
+    """The live line the lesson quotes is the step kata 18's kit names, with the seconds the
+    watchdog adds (tests/test_part2_katas.py sees that step in a real check)."""
+    from checker.check.watchdog import step_line
+
+    step = "reading SmolLM2's file with your load_gguf"
+    assert f"`Checking kata 18: {step_line(step, 4)}`" in lesson(18)
+    kit = (ROOT / "checker" / "course" / "kata18_real_weights" / "kit.py").read_text(encoding="utf-8")
+    assert f'step("{step}")' in kit
 
 
 def test_kata_18_says_where_kata_setup_puts_the_model(monkeypatch, tmp_path):

@@ -101,3 +101,19 @@ def test_kata18_answer_token_text_is_the_files_own(tmp_path):
 
     decode = GGUFTokenizer.from_gguf(path).decode
     assert (token_text(decode, 2), token_text(decode, 504)) == ("'<|im_end|>'", "'The'")
+
+
+def test_kata18_sums_are_the_fingerprints_sums():
+    """The hidden test sums each tensor a chunk at a time (kit.sums, no float64 copy of the
+    embedding): the fingerprint's own three sums, for sizes below, at and past a chunk."""
+    import numpy as np
+
+    from checker.course.kata18_real_weights.kit import CHUNK, sums
+    from checker.models.llama_hf import fingerprint
+
+    rng = np.random.default_rng(0)
+    for size in (5, 1000, 331_776, CHUNK, 2 * CHUNK + 577):
+        array = rng.normal(size=size).astype(np.float32)
+        want = fingerprint("blk.0.attn_q.weight", array)
+        got = sums(array.reshape(-1, size // 5 if size % 5 == 0 else 1))
+        assert np.allclose(got, (want["sum"], want["sum_sq"], want["weighted_sum"]), rtol=1e-12, atol=1e-9)

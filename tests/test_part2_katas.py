@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 import bothways
-from conftest import LEARNERS, mutate
+from checker.check.runner import JUDGING, run_kata
+from checker.curriculum import load_curriculum
+from conftest import LEARNERS, REPO, mutate
 
 
 CORRECT = ["step_13_builtin_rms_norm.py", "step_13_sqrt_divide.py", "step_14_broadcast.py",
@@ -127,3 +129,27 @@ def test_not_unpermuted_reads_once_and_in_words():
     assert re.search(r"answer token \d+ is \d+ \('.*'\); Hugging Face's is \d+ \('.*'\)", answer), answer
     # as katas/step_18.md quotes it (tests/test_lesson_claims.py holds the lesson to these words)
     assert answer.startswith("answer token 1 is 2 ('<|im_end|>'); Hugging Face's is 504 ('The')"), answer
+
+
+def test_kata_18_says_each_step_while_it_runs():
+    """Kata 18's check takes seconds of reading and 30-layer forwards: its live line says each step
+    as it begins (tests/test_steps.py holds how they are shown), in order, the parent's own
+    judgement of the fresh inputs last when it lasts a second."""
+    curriculum = load_curriculum(REPO)
+    kata = curriculum.get(18)
+    events = []
+    result = run_kata(curriculum, kata, learner_file=REPO / kata.solution, deps_dir=bothways.solutions(),
+                      on_event=lambda kind, text: events.append((kind, text)))
+    bothways.assert_passes(result)
+    steps = [text for kind, text in events if kind == "step"]
+    assert steps[:7] == [
+        "reading the file's configuration with your config_from_gguf ...",
+        "reading SmolLM2's file with your load_gguf ...",
+        "comparing your 273 tensors with Hugging Face's ...",
+        "building your kata 17 LlamaForCausalLM with the weights your load_gguf read ...",
+        "your model's logits on a 12-token sentence ...",
+        "your model's answer to 'What is the capital of France?', token by token ...",
+        "your model on token ids made up for this check ...",
+    ], steps
+    assert steps[7:] in ([], [f"{JUDGING} ..."]), steps
+    assert any(kind == "step again" for kind, _ in events), events  # the seconds count on the live line

@@ -12,12 +12,17 @@ spec.py, with three functions (and optionally prepare(say) -> environment for th
     draw(rng, fixtures_dir) -> inputs                  (parent, numpy only)
     run(learner, inputs) -> outputs | None             (child, may use MAX)
     judge(inputs, outputs, fixtures_dir) -> problem    (parent, numpy only; None when right)
+A spec whose right answer takes the parent seconds (a real model's forward) may also define
+    answer(inputs, fixtures_dir) -> expected           (parent, numpy only; needs no outputs)
+and take it as judge(inputs, outputs, fixtures_dir, expected=None): the check then works it out in
+a thread of the parent while the child runs (anticipate), instead of after it.
 Everything here is numpy: the parent never imports MAX.
 """
 
 from __future__ import annotations
 
 import importlib
+import threading
 from pathlib import Path
 from types import ModuleType
 
@@ -44,9 +49,40 @@ def make_inputs(kata: Kata, fixtures_dir: Path, rng: np.random.Generator) -> dic
     return spec_of(kata).draw(rng, fixtures_dir)
 
 
-def judge(kata: Kata, inputs: dict, outputs: dict, fixtures_dir: Path) -> str | None:
+class Anticipated:
+    """The spec's answer(inputs, fixtures_dir), worked out in a thread of the parent while the
+    child runs; get() waits for it and raises what it raised."""
+
+    def __init__(self, work):
+        self._result, self._error = None, None
+        self._thread = threading.Thread(target=self._run, args=(work,), daemon=True)
+        self._thread.start()
+
+    def _run(self, work) -> None:
+        try:
+            self._result = work()
+        except BaseException as exc:  # noqa: BLE001 - raised again, in the judgement, by get()
+            self._error = exc
+
+    def get(self):
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+
+def anticipate(kata: Kata, inputs: dict, fixtures_dir: Path) -> Anticipated | None:
+    """The parent's own answer to `inputs`, started now (None: the spec has no answer())."""
+    answer = getattr(spec_of(kata), "answer", None)
+    return Anticipated(lambda: answer(inputs, fixtures_dir)) if answer else None
+
+
+def judge(kata: Kata, inputs: dict, outputs: dict, fixtures_dir: Path,
+          anticipated: Anticipated | None = None) -> str | None:
     """None when the learner's outputs on the fresh inputs are right; else what is wrong."""
-    return spec_of(kata).judge(inputs, outputs, fixtures_dir)
+    if anticipated is None:
+        return spec_of(kata).judge(inputs, outputs, fixtures_dir)
+    return spec_of(kata).judge(inputs, outputs, fixtures_dir, expected=anticipated.get())
 
 
 def judge_tensors(expected: dict[str, np.ndarray], outputs: dict, model: str = "GPT-2",

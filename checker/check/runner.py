@@ -31,6 +31,8 @@ from checker.syntax import syntax_problem
 
 TAIL_CHARS = 1500
 FRESH_TEST = "check_fresh_inputs.py"
+# The live line while the parent judges (said only if that takes more than a second).
+JUDGING = "checking your outputs on the inputs made up for this check, out of your code's reach"
 
 
 @dataclass
@@ -85,6 +87,7 @@ def run_kata(curriculum: Curriculum, kata: Kata, *, learner_file: Path | None = 
         log_file = tmp / "output.log"
         env = _child_env(root, kata, box, tmp, token, result_file, fresh_in, fresh_out)
         env.update(_prepared(kata, on_event))
+        anticipated = _anticipate(kata, inputs, fixtures)  # the parent's answer, while the child runs
         hidden = root / kata.tests
         course = (root / kata.folder).parent  # the folder of all kata folders: shared test config
         command = [sys.executable, "-m", "pytest", str(hidden), str(course / FRESH_TEST),
@@ -105,7 +108,8 @@ def run_kata(curriculum: Curriculum, kata: Kata, *, learner_file: Path | None = 
         child = _read_child_report(result_file, token, proc.returncode, log_file)
         judgement, margin = FreshJudgement.NOT_JUDGED, None
         if child.status == Status.PASS:
-            problem, margin = _judge_fresh(kata, inputs, fresh_out, fixtures)
+            with watchdog.parent_step(on_event, JUDGING):
+                problem, margin = _judge_fresh(kata, inputs, fresh_out, fixtures, anticipated)
             judgement = FreshJudgement.DISAGREED if problem else FreshJudgement.AGREED
             if problem:
                 child = _failed_on_fresh_inputs(child, problem)
@@ -169,8 +173,14 @@ def _fresh_inputs(kata: Kata, fixtures: Path, path: Path) -> dict:
     return inputs
 
 
-def _judge_fresh(kata: Kata, inputs: dict, outputs_file: Path,
-                 fixtures: Path) -> tuple[str | None, float | None]:
+def _anticipate(kata: Kata, inputs: dict, fixtures: Path):
+    from checker.check import fresh
+
+    return fresh.anticipate(kata, inputs, fixtures)
+
+
+def _judge_fresh(kata: Kata, inputs: dict, outputs_file: Path, fixtures: Path,
+                 anticipated=None) -> tuple[str | None, float | None]:
     """The parent's own judgement of the outputs on fresh inputs (see fresh.py): None when they
     are right, else what is wrong. A pass the child reports stands only if these agree.
     Also how close a pass came: the judgement's worst error-to-tolerance ratio (under 1), or None
@@ -183,7 +193,7 @@ def _judge_fresh(kata: Kata, inputs: dict, outputs_file: Path,
         return "the outputs on the fresh inputs never came back", None
     try:
         with diagnose.margins() as seen:
-            problem = fresh.judge(kata, inputs, outputs, fixtures)
+            problem = fresh.judge(kata, inputs, outputs, fixtures, anticipated)
     except Exception as exc:  # noqa: BLE001 - outputs the learner's process wrote can be anything
         return f"the outputs on the fresh inputs could not be read ({type(exc).__name__})", None
     return problem, (None if problem or seen.worst is None else round(seen.worst, 4))

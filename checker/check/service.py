@@ -5,8 +5,9 @@ none of them skips a rule: a locked kata is not run, fixtures are verified befor
 them, an earlier kata that broke since it passed is named, and the attempt is recorded. It
 prints nothing: what happens along the way goes to `on_event(kind, text)` ("checking" once the
 kata is really run, "prepare" for what the kata fetches first, then the watchdog's live line on
-MAX's compiles, "compiling", "compiling again" and "idle", and its summary, "compiled"), and the
-finished verdict comes back for the command layer to show.
+MAX's compiles, "compiling", "compiling again" and "idle", and its summary, "compiled"; and the
+step a long check is on, "step" as it begins and "step again" as its seconds move on, "idle"
+between steps), and the finished verdict comes back for the command layer to show.
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
-"""Watches a check's child process: its time, memory and output, and MAX's first-use compiles.
+"""Watches a check's child process: its time, memory and output, MAX's first-use compiles, and
+the steps a long check says it is on.
 
 A learner's runaway loop must not take the machine with it: past a limit the child's whole
 process group is killed, and the runner says which limit in words. The time limit is the
 learner's code's: the clock stops while MAX compiles a kernel for this machine (the child tells
 us, see checker/child/compiles.py), and the learner is told what compiles and how long it took.
+A check that takes long says what it does now (checker.child.testkit.step): the live line shows
+that step with its seconds, so minutes of work never look like a hang.
 """
 
 from __future__ import annotations
@@ -11,17 +14,19 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from checker.protocol import CompileMarkers, Env
+from checker.protocol import CompileMarkers, Env, StepMarker
 
 # At most this much compiling is taken off the clock in one check: more than the first use of the
 # whole course needs on 2 cores, and the most a learner's code could gain by faking the marker.
 COMPILE_ALLOWANCE_S = 45 * 60
 ANNOUNCE_AFTER_S = 2.0  # a compile that lasts longer is said while it runs
 NOTICE_S = 1.0  # MAX also "compiles" what it only loads from its cache, in well under this
+STEP_EVERY_S = 1.0  # a step's seconds on the live line move on this often
 # The child is stopped past these: a learner's runaway loop must not take the machine with it.
 MEMORY_LIMIT_MB = 4096
 OUTPUT_LIMIT_MB = 50
@@ -100,6 +105,11 @@ class CompileClock:
             self._say(kind, compiling_line(name, families, self.paused))
         self._read_compiled()
 
+    @property
+    def on_the_line(self) -> bool:
+        """A compile is on the live line now (it has the line before any step)."""
+        return self.name is not None and self.told_now
+
     def _read_compiled(self) -> None:
         for name, seconds in self.markers.new_compiles():
             if seconds < NOTICE_S:
@@ -120,6 +130,77 @@ class CompileClock:
     def _say(self, kind: str, text: str) -> None:
         if self.on_event:
             self.on_event(kind, text)
+
+
+class StepLine:
+    """What the child says it does now (protocol.StepMarker), tick by tick, on the live line with
+    its seconds: "step" once as a step begins ("reading the file with your load_gguf ..."; a log
+    shows each step once), "step again" every STEP_EVERY_S after ("... (12 s)"; a terminal's live
+    line counts), "idle" when the child is between steps. A compile on the live line has it first:
+    the step comes back once the compile's line goes."""
+
+    def __init__(self, folder: Path, on_event):
+        self.marker, self.on_event = StepMarker(folder), on_event
+        self.text: str | None = None
+        self.since = self.said_at = 0.0
+        self.announced = self.shown = False
+
+    def tick(self, now: float, compiling: bool = False) -> None:
+        text = self.marker.now()
+        if text != self.text:
+            if self.shown and not text and not compiling:
+                self._say("idle", "")  # the live line goes back to the check itself
+            self.text, self.since, self.announced, self.shown = text, now, False, False
+        if not self.text:
+            return
+        if compiling:
+            self.shown = False  # the compile's line replaced it
+            return
+        if not self.announced:
+            self.announced = self.shown = True
+            self.said_at = now
+            self._say("step", f"{self.text} ...")
+        elif not self.shown or now - self.said_at >= STEP_EVERY_S:
+            self.shown, self.said_at = True, now
+            self._say("step again", step_line(self.text, now - self.since))
+
+    def _say(self, kind: str, text: str) -> None:
+        if self.on_event:
+            self.on_event(kind, text)
+
+
+def step_line(text: str, seconds: float) -> str:
+    return f"{text} ({seconds:.0f} s)"
+
+
+class parent_step:
+    """`with parent_step(on_event, text):` the parent's own long work (its judgement of the fresh
+    inputs) on the live line like a child's step, once it has lasted a second."""
+
+    def __init__(self, on_event, text: str):
+        self.on_event, self.text = on_event, text
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._tell, daemon=True)
+
+    def _tell(self) -> None:
+        began, said = time.monotonic(), False
+        while not self.done.wait(STEP_EVERY_S):
+            seconds = time.monotonic() - began
+            self.on_event("step again" if said else "step",
+                          step_line(self.text, seconds) if said else f"{self.text} ...")
+            said = True
+        if said:
+            self.on_event("idle", "")
+
+    def __enter__(self):
+        if self.on_event:
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.done.set()
+        if self.thread.is_alive():
+            self.thread.join()
 
 
 def _listed(names: list[str]) -> str:
@@ -156,10 +237,12 @@ def refused_notice(seconds: float) -> str:
 def wait(proc, deadline, status_dir: Path, log_file: Path, on_event) -> Outcome:
     """Waits for the child, `deadline` moved on by the time MAX spends compiling."""
     clock = CompileClock(status_dir, on_event)
+    steps = StepLine(status_dir, on_event)
     memory_limit = memory_limit_mb() << 20
     while proc.poll() is None:
         now = time.monotonic()
         clock.tick(now)
+        steps.tick(now, compiling=clock.on_the_line)
         stopped = ("timeout" if now > deadline + clock.paused else
                    "memory" if _resident_bytes(proc.pid) > memory_limit else
                    "output" if _size(log_file) > OUTPUT_LIMIT_MB << 20 else None)

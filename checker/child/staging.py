@@ -19,17 +19,33 @@ def to_tensor(array):
     return Tensor.from_dlpack(np.ascontiguousarray(array)).to(CPU())
 
 
-def batched(call):
-    """call() with all the MAX operations it stages realized together, as one graph."""
+def batched(call, sources=()):
+    """call() with all the MAX operations it stages realized together, as one graph.
+
+    `sources`: realized tensors the call reads (a model's weights: weights_of(model)), made the
+    graph's inputs before it grows. MAX 26.7 walks the whole graph for every input it adds
+    (_passes.add_input), so a 30-layer model whose 273 weights join one by one, as its forward
+    meets them, costs about 1 s more CPU per call; the graph and its numbers are the same."""
     from max.experimental.realization_context import EagerRealizationContext, realization_context
 
     from checker.child.compiles import staged_executor
 
     try:
         with EagerRealizationContext(staged_executor()) as context, realization_context(context):
+            for tensor in sources:
+                context.add_source(tensor)  # an input the graph ends up not using is dropped
             return call()
     except Exception:  # noqa: BLE001 - plain eager below gives the learner's own error
         return call()
+
+
+def weights_of(module) -> tuple:
+    """The realized tensors among a module's parameters (its loaded weights), for batched();
+    () when it has none or is not a MAX module."""
+    try:
+        return tuple(tensor for _, tensor in module.parameters if getattr(tensor, "real", False))
+    except Exception:  # noqa: BLE001 - the learner's module: said elsewhere, if it matters
+        return ()
 
 
 def lazily(factory):

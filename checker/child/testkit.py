@@ -6,6 +6,7 @@ pytest-check, so one run lists all that is wrong, not just the first thing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -14,9 +15,9 @@ from pytest_check import check
 
 from checker import diagnose, fixture_files
 from checker.child import plugin
-from checker.child.staging import batched, lazily, to_tensor
+from checker.child.staging import batched, lazily, to_tensor, weights_of  # noqa: F401 - the tests' too
 from checker.paths import fixtures_dir
-from checker.protocol import Env
+from checker.protocol import Env, StepMarker
 
 
 _SAID: list[str] = []  # every failure expect() recorded in this check, in order
@@ -34,6 +35,27 @@ def expect(ok: bool, message: str) -> bool:
 def note(message: str) -> None:
     """Something to show the learner under this test, pass or fail (e.g. the generated text)."""
     plugin.record_note(message)
+
+
+@contextlib.contextmanager
+def step(text: str):
+    """`with step("reading the file with your load_gguf"):` says, on the check's live line, what
+    a long test does now (the parent adds the seconds: checker/check/watchdog.py); afterwards the
+    step around it, if any, is back. Outside a check (no status folder) it says nothing."""
+    folder = os.environ.get(Env.STATUS_DIR)
+    marker, before = (StepMarker(Path(folder)) if folder else None), None
+    try:
+        if marker:
+            before = marker.now()
+            marker.began(text)
+    except OSError:  # the live line is a courtesy: a check never fails for it
+        marker = None
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            if marker:
+                marker.began(before or "")
 
 
 def expect_close(what: str, actual, expected, atol: float = diagnose.ATOL,
@@ -124,10 +146,11 @@ def attempt(what: str, call):
         return FAILED
 
 
-def run(what: str, call, batch: bool = True):
+def run(what: str, call, batch: bool = True, sources=()):
     """Runs learner code that should return a Tensor; the numpy result, or None (recorded).
-    With `batch`, its MAX operations run as one graph (see batched)."""
-    value = attempt(what, (lambda: batched(call)) if batch else call)
+    With `batch`, its MAX operations run as one graph (see batched; `sources`: the weights the
+    call reads, weights_of(model))."""
+    value = attempt(what, (lambda: batched(call, sources)) if batch else call)
     return None if value is FAILED else as_numpy(value, what)
 
 
@@ -164,9 +187,9 @@ def ids_tensor(array: np.ndarray):
     return tensor(np.asarray(array, dtype=np.int64))
 
 
-def outputs(what: str, call, name: str = "out"):
+def outputs(what: str, call, name: str = "out", sources=()):
     """Fresh-input runners: {name: the numpy result of call()}, or None (recorded)."""
-    value = run(what, call)
+    value = run(what, call, sources=sources)
     return None if value is None else {name: value}
 
 

@@ -98,7 +98,7 @@ def check_and_show(curriculum: Curriculum, store: ProgressStore, kata: Kata, for
             def say(kind: str, text: str) -> None:
                 if kind == "checking":  # the spinner says it already
                     return
-                if kind in ("compiling", "compiling again"):  # the live line, while it lasts
+                if kind in ("compiling", "compiling again", "step", "step again"):  # the live line
                     status.update(f"Checking kata {kata.number}: {escape(text)}")
                     return
                 if kind == "idle":
@@ -124,8 +124,8 @@ def plain_events(kata: Kata):
     is the order they are read in (on stderr, a compile notice could land after, or beside, the
     last line of a buffered stdout)."""
     def say(kind: str, text: str) -> None:
-        if kind in ("compiling again", "idle"):
-            return  # a live line's updates: a log says each family once, then the summary
+        if kind in ("compiling again", "step again", "idle"):
+            return  # a live line's updates: a log says each family and step once, then the summary
         if kind == "checking":
             console.print(f"Checking kata {kata.number}: {kata.title} ...", markup=False)
         else:

@@ -270,7 +270,7 @@ def hidden_states(ids, weights, cfg, start=0, **flags) -> list:
     """[embeddings, after layer 0, ..., after the last layer] (the last one before the final norm)."""
     f = _take(flags, LAYER_FLAGS)
     cfg = Config.of(cfg)
-    x = _f64(weights["model.embed_tokens.weight"])[_batch(ids)]
+    x = _f64(np.asarray(weights["model.embed_tokens.weight"])[_batch(ids)])  # the rows used, not the table
     states = [x]
     for i in range(cfg.num_hidden_layers):
         x = decoder_layer(x, weights, f"model.layers.{i}.", cfg, start, **f)
@@ -387,7 +387,7 @@ def cached_logits(calls, weights, cfg, held: dict | None = None, **flags) -> lis
     store: dict = {layer: (_f64(k), _f64(v)) for layer, (k, v) in (held or {}).items()}
     out: list = []
     for ids in calls:
-        x = _f64(weights["model.embed_tokens.weight"])[_batch(ids)]
+        x = _f64(np.asarray(weights["model.embed_tokens.weight"])[_batch(ids)])  # the rows used, not the table
         try:
             for i in range(cfg.num_hidden_layers):
                 prefix = f"model.layers.{i}."

@@ -1,14 +1,18 @@
 """Kata 18's child-side helpers, shared by its hidden tests and its fresh-input spec: the GGUF
-file's path, and the learner's state dict and model, each made once per check; then the words of
-the hidden tests' two longest messages (tensors that differ, an answer token that differs)."""
+file's path, and the learner's configuration, state dict and model, each made once per check
+(reading the file with the learner's code takes seconds: never twice), each said on the check's
+live line while it runs; then the words of the hidden tests' two longest messages (tensors that
+differ, an answer token that differs)."""
 
+import functools
 import importlib
 import os
 
 import numpy as np
 import pytest
 
-from checker.child.testkit import FAILED, attempt, build, expect, load_named, once, tensor
+from checker.models.llama_hf import position_weights  # numpy only: torch is imported lazily there
+from checker.child.testkit import FAILED, attempt, build, expect, load_named, once, step, tensor
 from checker.protocol import Env
 
 
@@ -20,10 +24,19 @@ def gguf_path() -> str:
     return path
 
 
+def learner_config(learner):
+    """The learner's config_from_gguf(path), once per check (FAILED after saying why)."""
+    def read():
+        with step("reading the file's configuration with your config_from_gguf"):
+            return attempt("config_from_gguf(path)", lambda: learner.config_from_gguf(gguf_path()))
+    return once("config", read)
+
+
 def learner_state(learner):
     """The learner's load_gguf(path), once per check; None after saying what was wrong."""
     def load():
-        state = attempt("load_gguf(path)", lambda: learner.load_gguf(gguf_path()))
+        with step("reading SmolLM2's file with your load_gguf"):
+            state = attempt("load_gguf(path)", lambda: learner.load_gguf(gguf_path()))
         if state is FAILED:
             return None
         if not expect(isinstance(state, dict), f"load_gguf should return a dict of name -> numpy "
@@ -36,20 +49,47 @@ def learner_state(learner):
 def learner_model(learner):
     """Your LlamaForCausalLM (kata 17) with your loaded weights, once per check."""
     def make():
-        config = attempt("config_from_gguf(path)", lambda: learner.config_from_gguf(gguf_path()))
+        config = learner_config(learner)
         state = learner_state(learner)
         if config is FAILED or state is None:
             return None
-        model_class = importlib.import_module("katas.step_17").LlamaForCausalLM
-        model = build("LlamaForCausalLM(config_from_gguf(path)) from your kata 17",
-                      lambda: model_class(config))
-        if model is None:
-            return None
-        tensors = {name: tensor(np.ascontiguousarray(array)) for name, array in state.items()
-                   if isinstance(array, np.ndarray)}
-        loaded = load_named(model, tensors, "LlamaForCausalLM", "SmolLM2", frozenset({"lm_head.weight"}))
+        with step("building your kata 17 LlamaForCausalLM with the weights your load_gguf read"):
+            model_class = importlib.import_module("katas.step_17").LlamaForCausalLM
+            model = build("LlamaForCausalLM(config_from_gguf(path)) from your kata 17",
+                          lambda: model_class(config))
+            if model is None:
+                return None
+            tensors = {name: tensor(np.ascontiguousarray(array)) for name, array in state.items()
+                       if isinstance(array, np.ndarray)}
+            loaded = load_named(model, tensors, "LlamaForCausalLM", "SmolLM2",
+                                frozenset({"lm_head.weight"}))
         return model if loaded else None
     return once("model", make)
+
+
+CHUNK = 1_000_000  # numbers summed at a time: a multiple of position_weights' period, 1000
+
+
+def sums(array: np.ndarray) -> tuple[float, float, float]:
+    """The sum, the sum of squares and the position-weighted sum of `array`'s numbers in float64,
+    the three sums of llama_hf.fingerprint, a chunk at a time: the same numbers (summed in
+    another order) without a float64 copy of each tensor (226 MB for the embedding), in a
+    fraction of the time. position_weights(n)[i] depends on i % 1000 only, so every chunk, each
+    starting at a multiple of 1000, has the first chunk's weights."""
+    flat = np.asarray(array).reshape(-1)
+    weights = _chunk_weights()
+    total = squares = weighted = 0.0
+    for start in range(0, flat.size, CHUNK):
+        part = flat[start:start + CHUNK].astype(np.float64)
+        total += float(part.sum())
+        squares += float(part @ part)
+        weighted += float(part @ weights[:part.size])
+    return total, squares, weighted
+
+
+@functools.cache
+def _chunk_weights() -> np.ndarray:
+    return position_weights(CHUNK)
 
 
 def tensors_message(wrong: list[tuple[str, str, str]], shown: int = 4) -> str:

@@ -4,7 +4,8 @@ computes both from the file itself (checker/models/smollm2_weights.py, proven eq
 Face's GGUF loader, and the numpy Llama).
 
 prepare() runs before the check: it finds (or fetches, once) the GGUF file and hands its path to
-the check's child."""
+the check's child. answer() is the parent's own answer (reading the file, a 30-layer numpy forward:
+seconds), worked out while the child runs; judge() compares."""
 
 import os
 from pathlib import Path
@@ -50,7 +51,7 @@ def draw(rng, fixtures_dir):
 
 
 def run(learner, inputs):
-    from checker.child.testkit import outputs
+    from checker.child.testkit import outputs, step, weights_of
 
     from .kit import learner_model, learner_state
 
@@ -61,7 +62,9 @@ def run(learner, inputs):
     for name, where in zip(inputs["names"], inputs["where"]):
         flat = np.asarray(state[str(name)], dtype=np.float32).reshape(-1)
         values.append(flat[(where * flat.size).astype(np.int64)])
-    logits = outputs("your model on fresh token ids", lambda: model(_ids(inputs["ids"])), "logits")
+    with step("your model on token ids made up for this check"):
+        logits = outputs("your model on fresh token ids", lambda: model(_ids(inputs["ids"])), "logits",
+                         sources=weights_of(model))
     return None if logits is None else {"logits": logits["logits"][0, -1], "values": np.stack(values)}
 
 
@@ -71,24 +74,34 @@ def _ids(array):
     return ids_tensor(array)
 
 
-def judge(inputs, outputs, fixtures_dir):
+def answer(inputs, fixtures_dir) -> dict:
+    """The parent's own answer, from the file itself: the weights at the sampled places and the
+    last position's logits of the numpy Llama (float64; each weight converted as it is used).
+    The check works it out while the child runs (checker/check/fresh.py anticipate)."""
+    path = gguf_file()
+    weights = smollm2_weights.state_dict(path)
+    values = []
+    for name, where in zip(inputs["names"], inputs["where"]):
+        flat = weights[str(name)].reshape(-1)
+        values.append(flat[(where * flat.size).astype(np.int64)])
+    config = llama.Config.of(smollm2_weights.config(path))
+    return {"values": np.stack(values), "logits": llama.logits(inputs["ids"], weights, config)[0, -1]}
+
+
+def judge(inputs, outputs, fixtures_dir, expected=None):
     from checker import diagnose
     from checker.check import fresh
 
-    path = gguf_file()
-    weights = smollm2_weights.state_dict(path)
+    expected = expected if expected is not None else answer(inputs, fixtures_dir)
     values = outputs.get("values")
     if values is None or values.shape != inputs["where"].shape:
         return "the sampled weights did not come back"
-    for name, where, got in zip(inputs["names"], inputs["where"], values):
-        flat = weights[str(name)].reshape(-1)
-        want = flat[(where * flat.size).astype(np.int64)]
+    for name, want, got in zip(inputs["names"], expected["values"], values):
         if not np.allclose(got, want, rtol=1e-6, atol=1e-7):
             return f"{name} holds {got[0]:.6g} where the file has {want[0]:.6g}"
-    config = llama.Config.of(smollm2_weights.config(path))
-    want = llama.logits(inputs["ids"], llama.as_float64(weights), config)[0, -1]
     got = outputs.get("logits")
     if got is None:
         return "no logits came back"
     return fresh.dtype_problem("logits", got, np.float32, "SmolLM2") or \
-        diagnose.compare("the last position's logits", got, want, atol=LOGITS_ATOL, rtol=LOGITS_RTOL)
+        diagnose.compare("the last position's logits", got, expected["logits"], atol=LOGITS_ATOL,
+                         rtol=LOGITS_RTOL)

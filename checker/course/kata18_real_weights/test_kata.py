@@ -1,15 +1,18 @@
 """Kata 18: load_gguf and config_from_gguf read SmolLM2-135M-Instruct's GGUF file exactly as
 Hugging Face's GGUF loader does (every tensor, by name), and your katas 13-17 with those weights
-give Hugging Face's logits and its greedy answer to "What is the capital of France?"."""
+give Hugging Face's logits and its greedy answer to "What is the capital of France?".
+
+The file is read once per check with your code (kit.py), and your model runs three times: on the
+golden sentence, on the chat question with Hugging Face's answer, and on the fresh inputs."""
 
 import numpy as np
 
 from checker.models import smollm2_weights
-from checker.models.llama_hf import position_weights  # numpy only: torch is imported lazily there
 from checker.models.llama_kit import SMOLLM2_135M
-from checker.child.testkit import FAILED, attempt, expect, expect_close, fixture, ids_tensor, note, run
+from checker.child.testkit import (FAILED, expect, expect_close, fixture, ids_tensor, note, run, step,
+                                   weights_of)
 
-from .kit import (answer_token_message, decoder, gguf_path, learner_model, learner_state,
+from .kit import (answer_token_message, decoder, learner_config, learner_model, learner_state, sums,
                   tensors_message)
 
 LOGITS_ATOL = 1e-3  # a correct float32 forward of the 30 layers is within 1e-4 (LLAMA-NOTES.md)
@@ -20,7 +23,7 @@ def _reference():
 
 
 def test_config_from_gguf(learner):
-    config = attempt("config_from_gguf(path)", lambda: learner.config_from_gguf(gguf_path()))
+    config = learner_config(learner)
     if config is FAILED:
         return
     for field, want in SMOLLM2_135M.items():
@@ -92,20 +95,21 @@ def test_tensors_match_hf(learner):
         return
     reference = _reference()
     wrong = []
-    for name, want in reference["fingerprints"].items():
-        array = state.get(name)
-        if not isinstance(array, np.ndarray) or array.shape != tuple(want["shape"]):
-            continue  # said by test_every_tensor_by_name
-        flat = np.asarray(array, dtype=np.float64).reshape(-1)
-        values = flat[want["index"]]
-        same = np.allclose(values, want["values"], rtol=1e-6, atol=1e-7) and \
-            np.isclose(flat.sum(), want["sum"], rtol=1e-5, atol=1e-3) and \
-            np.isclose((flat * flat).sum(), want["sum_sq"], rtol=1e-5, atol=1e-3) and \
-            np.isclose(flat @ position_weights(flat.size), want["weighted_sum"], rtol=1e-5, atol=1e-3)
-        if not same:
-            wrong.append((name, f"at flat index {want['index'][0]} Hugging Face has "
-                                f"{want['values'][0]:.6g}, yours {values[0]:.6g}",
-                          _mistake(array, name, want, reference["config"])))
+    with step(f"comparing your {len(state)} tensors with Hugging Face's"):
+        for name, want in reference["fingerprints"].items():
+            array = state.get(name)
+            if not isinstance(array, np.ndarray) or array.shape != tuple(want["shape"]):
+                continue  # said by test_every_tensor_by_name
+            values = array.reshape(-1)[want["index"]].astype(np.float64)
+            total, squares, weighted = sums(array)
+            same = np.allclose(values, want["values"], rtol=1e-6, atol=1e-7) and \
+                np.isclose(total, want["sum"], rtol=1e-5, atol=1e-3) and \
+                np.isclose(squares, want["sum_sq"], rtol=1e-5, atol=1e-3) and \
+                np.isclose(weighted, want["weighted_sum"], rtol=1e-5, atol=1e-3)
+            if not same:
+                wrong.append((name, f"at flat index {want['index'][0]} Hugging Face has "
+                                    f"{want['values'][0]:.6g}, yours {values[0]:.6g}",
+                              _mistake(array, name, want, reference["config"])))
     expect(not wrong, tensors_message(wrong))
 
 
@@ -114,7 +118,9 @@ def test_logits_match_hf(learner):
     model = learner_model(learner)
     if model is None:
         return
-    out = run("LlamaForCausalLM(ids) with SmolLM2's weights", lambda: model(ids_tensor(g["ids"])))
+    with step(f"your model's logits on a {g['ids'].shape[1]}-token sentence"):
+        out = run("LlamaForCausalLM(ids) with SmolLM2's weights", lambda: model(ids_tensor(g["ids"])),
+                  sources=weights_of(model))
     if out is None:
         return
     if not expect(out.shape == (1, g["ids"].shape[1], g["last_logits"].shape[0]),
@@ -127,21 +133,33 @@ def test_logits_match_hf(learner):
 
 
 def test_chat_answer(learner):
-    """Greedy, token by token, the answer Hugging Face gives in SmolLM2's chat template."""
+    """Greedy, token by token, the answer Hugging Face gives in SmolLM2's chat template: at each
+    step your model's most likely next token, on the question and Hugging Face's answer so far,
+    must be Hugging Face's (or tie with it).
+
+    One call of your model on the question and the whole answer gives every step's logits: your
+    model is causal, so its logits at a position are those of a call on the tokens up to it
+    (test_logits_match_hf holds every position's 20 largest logits to Hugging Face's), and the 8 calls of a
+    generation loop would give the same numbers, 8 times slower."""
     chat = _reference()["chat"]
     model = learner_model(learner)
     if model is None:
         return
-    ids = np.array([chat["prompt_ids"]], dtype=np.int64)
-    for step, expected in enumerate(chat["answer_ids"]):
-        logits = run(f"your model at answer token {step + 1}", lambda: model(ids_tensor(ids)))
-        if logits is None:
-            return
-        last = logits[0, -1]
+    prompt, answer = chat["prompt_ids"], chat["answer_ids"]
+    ids = np.array([prompt + answer[:-1]], dtype=np.int64)
+    with step(f"your model's answer to {chat['question']!r}, token by token"):
+        logits = run("your model on the question and Hugging Face's answer",
+                     lambda: model(ids_tensor(ids)), sources=weights_of(model))
+    if logits is None:
+        return
+    if not expect(logits.shape[:2] == ids.shape, f"the logits have shape {logits.shape}; expected "
+                                                 f"(1, {ids.shape[1]}, vocab_size)."):
+        return
+    for at, expected in enumerate(answer):
+        last = logits[0, len(prompt) - 1 + at]  # the logits for the token after the first len(prompt) + at
         token = int(np.argmax(last))
         if token != expected and last[expected] < last.max() - LOGITS_ATOL:
-            expect(False, answer_token_message(step + 1, token, expected, chat["answer_text"],
+            expect(False, answer_token_message(at + 1, token, expected, chat["answer_text"],
                                                decoder()))
             return
-        ids = np.concatenate([ids, [[expected]]], axis=1)
     note(f"Your Llama, with SmolLM2's weights, answers {chat['question']!r}: {chat['answer_text']!r}")
