@@ -78,3 +78,34 @@ def test_the_warm_process_on_a_warmed_machine_compiles_nothing():
                           cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "already compiled" in done.stdout and "compiled binary" not in done.stdout, done.stdout
+
+
+def test_the_course_families_are_maxs():
+    """Every family kata setup names is one this MAX registers (an unknown name would make the
+    warm process hand over to MAX's whole warm, NO_HOOK), and an empty list is never stamped."""
+    import subprocess
+
+    from conftest import REPO
+
+    listed = subprocess.run([sys.executable, "-c", "from max import _interpreter_ops\n"
+                             "from max._interpreter_ops import gc_compile\n"
+                             "print(' '.join(f.name for f in gc_compile.registered_families()))"],
+                            cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert listed.returncode == 0, listed.stderr
+    assert set(warmup.COURSE_FAMILIES) <= set(listed.stdout.split()), listed.stdout
+
+
+@pytest.mark.parametrize("names", [[], ["no_such_family"], ["binary", "no_such_family"]])
+def test_an_empty_or_unknown_list_hands_over_without_stamping(tmp_path, names):
+    """On an empty MAX cache (MODULAR_CACHE_DIR), nothing compiles and nothing is stamped: the
+    warm process exits NO_HOOK, and kata setup runs MAX's whole warm instead."""
+    import os
+    import subprocess
+
+    from conftest import REPO
+
+    done = subprocess.run([sys.executable, "-m", "checker.play.warm_course", *names], cwd=REPO,
+                          env=dict(os.environ, MODULAR_CACHE_DIR=str(tmp_path)),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == warmup.NO_HOOK, done.stdout + done.stderr
+    assert not list(tmp_path.rglob("eager_gc_warm_stamp.json"))
