@@ -15,6 +15,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from checker.play.warm_course import NO_HOOK  # its exit status where MAX cannot warm a subset
+
 # The op families the course's reference solutions use in their checks (bench/course_families.py
 # lists them; tests/test_verify.py holds this list against a verify of the whole course), and four
 # that correct learner files use too: band_part (kata 2 as a band), cast (.cast on a tensor),
@@ -24,7 +26,6 @@ COURSE_FAMILIES = ("band_part", "binary", "cast", "data_movement", "gather", "la
                    "random", "range", "reduce_axis", "rms_norm", "scatter", "select",
                    "shape_rearrange", "topk", "unary")
 
-NO_HOOK = 3  # checker.play.warm_course's exit status where this MAX lacks the batch compile
 
 
 def _max_command() -> list[str] | None:
