@@ -41,6 +41,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from checker.fixture_files import sha256_of  # the model file and learner files, streamed
 from checker.paths import user_cache_dir
 from checker.protocol import Env
 
@@ -56,14 +57,6 @@ def cache_dir() -> Path:
     """$KATA_WEIGHTS_CACHE, else ~/.cache/kata/weights: per user, shared by all their courses."""
     env = os.environ.get(Env.WEIGHTS_CACHE)
     return Path(env).expanduser() if env else user_cache_dir() / "weights"
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def versions() -> dict[str, str]:
