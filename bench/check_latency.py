@@ -10,11 +10,10 @@ older commit), or just a checker/ package to put into a copy of this course."""
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
 
-from common import FLOORED, KATA, env_for, floor, load, median, scratch, solved_course, table, timed
+from common import FLOORED, KATA, baseline_course, env_for, floor, load, median, scratch, table, timed
 
 GOAL_RATIO, GOAL_S = 1.5, 3.0
 
@@ -56,14 +55,7 @@ def main(argv: list[str] | None = None) -> str:
     args = parser.parse_args(argv)
     rows = []
     with scratch("bench-check-") as (tmp, course):
-        base = None
-        if args.baseline and (args.baseline / "curriculum.yaml").is_file():
-            base = solved_course(tmp / "baseline", source=args.baseline)
-        elif args.baseline:
-            base = solved_course(tmp / "baseline")
-            shutil.rmtree(base / "checker")
-            shutil.copytree(args.baseline, base / "checker",
-                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        base = baseline_course(tmp, args.baseline)
         for number in map(int, args.katas.split(",")):
             check, floor_runs, before, loads = [], [], [], []
             for _ in range(args.reps):  # interleaved, so all see the same load

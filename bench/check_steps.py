@@ -16,12 +16,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from common import load, machine, scratch, solved_course
+from common import baseline_course, load, machine, scratch
 
 # Run in a process of its own per check, with the checker under test first on sys.path.
 PROBE = r"""
@@ -85,14 +84,7 @@ def main(argv: list[str] | None = None) -> str:
     args = parser.parse_args(argv)
     out = [machine()]
     with scratch("bench-steps-") as (tmp, course):
-        base = None
-        if args.baseline and (args.baseline / "curriculum.yaml").is_file():
-            base = solved_course(tmp / "baseline", source=args.baseline)
-        elif args.baseline:
-            base = solved_course(tmp / "baseline")
-            shutil.rmtree(base / "checker")
-            shutil.copytree(args.baseline, base / "checker",
-                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        base = baseline_course(tmp, args.baseline)
         for rep in range(1, args.reps + 1):  # interleaved, so both see the same load
             out.append(show(f"this checker, run {rep}", one(course, args.kata)))
             print(out[-1], file=sys.stderr, flush=True)

@@ -49,6 +49,18 @@ def scratch(prefix: str):
         yield Path(tmp), solved_course(Path(tmp) / "course")
 
 
+def baseline_course(tmp: Path, baseline: Path | None) -> Path | None:
+    """The course to time beside this one (--baseline): a solved copy of another checkout, or of
+    this course with its checker/ folder replaced by another; None without a baseline."""
+    if baseline is None:
+        return None
+    if (baseline / "curriculum.yaml").is_file():
+        return solved_course(tmp / "baseline", source=baseline)
+    base = solved_course(tmp / "baseline")
+    shutil.rmtree(base / "checker")
+    shutil.copytree(baseline, base / "checker", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return base
+
 def env_for(course: Path, **extra: str) -> dict:
     """The environment `kata` gets on `course` (the checker imported from this repository)."""
     env = dict(os.environ)
