@@ -67,6 +67,7 @@ def env_for(course: Path, **extra: str) -> dict:
     env.update(KATA_ROOT=str(course), PYTHONDONTWRITEBYTECODE="1", COLUMNS="200",
                PYTHONPATH=os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep))
     env.pop("PYTEST_ADDOPTS", None)
+    env["KATA_NO_WARM"] = "1"  # no background warm-up beside what is timed, unless `extra` asks
     env.update(extra)
     return env
 

@@ -36,6 +36,7 @@ class Env:
     WEIGHTS_CACHE = "KATA_WEIGHTS_CACHE"  # kata chat's kept load_gguf results (default ~/.cache/kata/weights)
     MEMORY_LIMIT_MB = "KATA_MEMORY_LIMIT_MB"  # a check's memory limit
     DEVICE = "KATA_DEVICE"  # "cpu" pins MAX to the CPU in float32 (the default)
+    NO_WARM = "KATA_NO_WARM"  # "1": no background warm-up (checker/play/warmer.py)
     # Every child of `kata`:
     PARENT_PID = "KATA_PARENT_PID"  # the child ends when this process does (checker/child/lifeline.py)
     # A check's child (checker/check/runner.py -> checker/child/plugin.py):

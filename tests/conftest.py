@@ -93,6 +93,11 @@ def kata_env(course: Path) -> dict:
     return env
 
 
+# No background warm-up from the suite's own `kata` commands (each would check the rest of the course
+# beside the tests); tests/test_background_warm.py switches it on where it is the subject.
+os.environ["KATA_NO_WARM"] = "1"
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _kept_chat_weights(tmp_path_factory):
     """kata chat's kept load_gguf results and compiled graphs (about 600 MB) in one folder for

@@ -32,7 +32,7 @@ def calls(monkeypatch):
 
     monkeypatch.setattr(warmup.subprocess, "run", fake_run)
     monkeypatch.setattr(warmup.subprocess, "call", fake_call)
-    monkeypatch.setattr(warmup, "_max_command", lambda: ["max"])
+    monkeypatch.setattr(warmup, "max_command", lambda: ["max"])
     return made
 
 

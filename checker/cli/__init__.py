@@ -7,6 +7,7 @@ dev.py: `kata dev`) and is registered here. What a check decides is checker/chec
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import traceback
@@ -16,21 +17,31 @@ from rich.markup import escape
 
 from checker import __version__
 from checker.cli import check, classroom, dev, learner, play
-from checker.cli.common import console, course, errors, load_progress
+from checker.cli.common import console, course, errors, load_progress, warm_ahead
 from checker.errors import EXIT_SETUP, KataError
 from checker.output import terminal
 from checker.paths import repo_root, state_dir
+from checker.play import warmer
 from checker.progress import current_kata, passed_numbers
+from checker.protocol import Env
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kata")
+@click.option("--no-warm", is_flag=True,
+              help="No background warm-up of MAX's kernels for your next katas (stops a running one). "
+                   "KATA_NO_WARM=1 does the same for every command.")
 @click.pass_context
-def cli(ctx: click.Context) -> None:
+def cli(ctx: click.Context, no_warm: bool) -> None:
     """Build language models from scratch with MAX, one kata at a time, checked against Hugging Face."""
+    if no_warm:
+        os.environ[Env.NO_WARM] = "1"
+        if warmer.stop():
+            errors.print("Stopped the background warm-up.", style="dim")
     if ctx.invoked_subcommand is None:
         curriculum, store = course()
         progress = load_progress(store)
+        warm_ahead(curriculum, progress, show=True)
         passed = passed_numbers(progress)
         numbers = [k.number for k in curriculum.available]
         console.print(escape(terminal.progress_bar(len(passed & set(numbers)), len(curriculum.katas))))

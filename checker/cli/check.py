@@ -16,7 +16,7 @@ from rich.markup import escape
 from checker.check.service import check_kata
 from checker.check.verdict import CheckResult, Status
 from checker.cli import texts
-from checker.cli.common import available, console, course, load_progress, print_json
+from checker.cli.common import available, console, course, load_progress, print_json, warm_ahead
 from checker.curriculum import Curriculum, Kata
 from checker.errors import EXIT_FAIL, EXIT_LOCKED, EXIT_PASS
 from checker.fixture_files import random_weights
@@ -67,6 +67,7 @@ def check(number: int | None, check_all: bool, force: bool, as_json: bool, junit
                 return
         katas = [available(curriculum, number)]
     results = [check_and_show(curriculum, store, kata, force, quiet=as_json) for kata in katas]
+    warm_ahead(curriculum, store.load())  # the next katas compile while the learner reads
     if as_json or junit_path is not None:
         from checker.output import junit, results_json
 

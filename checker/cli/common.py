@@ -37,5 +37,18 @@ def available(curriculum: Curriculum, number: int) -> Kata:
     return kata
 
 
+def warm_ahead(curriculum: Curriculum, progress: dict, show: bool = False) -> None:
+    """Starts the background warm-up when it has work (checker/play/warmer.py); with `show`, says
+    on stderr what a running one is doing."""
+    from checker.play import warmer
+    from checker.progress import passed_numbers
+
+    warmer.start_if_useful(curriculum.root, [k.number for k in curriculum.available],
+                           passed_numbers(progress))
+    line = warmer.status_line({k.number: k.title for k in curriculum.katas}) if show else None
+    if line:
+        errors.print(line, style="dim", markup=False, soft_wrap=True)
+
+
 def print_json(data) -> None:
     print(json.dumps(data, indent=2))

@@ -8,7 +8,7 @@ import click
 from rich.markup import escape
 
 from checker import learner_info
-from checker.cli.common import available, console, course, load_progress, print_json
+from checker.cli.common import available, console, course, load_progress, print_json, warm_ahead
 from checker.errors import KataError
 from checker.output import terminal
 from checker.paths import state_dir
@@ -19,7 +19,9 @@ from checker.progress import current_kata, kata_record, now_iso, passed_numbers
 def list_katas() -> None:
     """Every kata, its status, and your progress."""
     curriculum, store = course()
-    terminal.render_list(console, curriculum, load_progress(store))
+    progress = load_progress(store)
+    terminal.render_list(console, curriculum, progress)
+    warm_ahead(curriculum, progress, show=True)
 
 
 @click.command()
@@ -92,6 +94,7 @@ def watch_command() -> None:
     from checker.watch import watch
 
     curriculum, store = course()
+    warm_ahead(curriculum, store.load())
 
     def current() -> int | None:
         return current_kata([k.number for k in curriculum.available], passed_numbers(store.load()))

@@ -28,7 +28,7 @@ COURSE_FAMILIES = ("band_part", "binary", "cast", "data_movement", "gather", "la
 
 
 
-def _max_command() -> list[str] | None:
+def max_command() -> list[str] | None:
     exe = Path(sys.executable).with_name("max")
     if exe.exists():
         return [str(exe)]
@@ -37,7 +37,7 @@ def _max_command() -> list[str] | None:
 
 
 def warm(console: Console, everything: bool = False) -> int:
-    command = _max_command()
+    command = max_command()
     if command is None:
         console.print("The `max` command is not installed here. Run: pip install -e .", style="red")
         return 2
