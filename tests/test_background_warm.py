@@ -114,7 +114,7 @@ def test_first_command_starts_one_warmup_that_says_what_it_does(course, warm_hom
     assert code == 0
     assert warmer.running_pid() == pid
     warmups = [p for p in Path("/proc").iterdir() if p.name.isdigit()
-               and "checker.play.background_warm" in _cmdline(int(p.name))]
+               and f"checker.play.background_warm {course}" in _cmdline(int(p.name))]
     assert len(warmups) == 1, [_cmdline(int(p.name)) for p in warmups]
     assert "now kata 1, Model configuration" in err and "0 of" in err, err
     assert "KATA_NO_WARM=1" in err and "kata --no-warm" in err

@@ -47,6 +47,12 @@ def max_is_warm() -> bool:
                           capture_output=True).returncode == 0
 
 
+def _provisioned(state: dict) -> int:
+    state.update(provisioned=True, pid=None, current=None)
+    warmer.write_state(state)
+    return 0
+
+
 def _stop_on_signal(signum, frame):
     raise SystemExit(128 + signum)  # unwinds: a running check kills its child on the way out
 
@@ -73,9 +79,7 @@ def _warm(root: Path) -> int:
 
     state = warmer.read_state()
     if max_is_warm():
-        state.update(provisioned=True, pid=None, current=None)
-        warmer.write_state(state)
-        return 0
+        return _provisioned(state)
     curriculum = load_curriculum(root)
     passed = passed_numbers(ProgressStore(state_dir(root)).load())
     plan = warmer.still_to_warm([k.number for k in curriculum.available], passed, state)
@@ -89,6 +93,8 @@ def _warm(root: Path) -> int:
             for number in plan:
                 if time.monotonic() > deadline:
                     break
+                if number != plan[0] and max_is_warm():  # `kata setup` ran meanwhile
+                    return _provisioned(state)
                 kata = curriculum.get(number)
                 state.update(current=number, current_since=time.time())
                 warmer.write_state(state)
@@ -96,8 +102,9 @@ def _warm(root: Path) -> int:
                 try:
                     result = check_kata(curriculum, None, kata, learner_file=root / kata.solution,
                                         deps_dir=solutions)
-                    outcome = {"status": str(result.status.value), "compile_s": round(result.compile_s or 0, 1)}
-                except KataError as exc:  # no model file and no network, say: the learner's check says it
+                    outcome = {"status": str(result.status.value),
+                               "compile_s": round(result.compile_s or 0, 1)}
+                except KataError as exc:  # no model file and no network, say: their check says so
                     outcome = {"status": "error", "message": str(exc)}
                 outcome["seconds"] = round(time.monotonic() - began, 1)
                 state["warmed"][str(number)] = outcome
