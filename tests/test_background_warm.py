@@ -229,3 +229,18 @@ def test_two_processes_compiling_one_family_at_once_both_succeed(tmp_path):
                            text=True, timeout=600)
     assert third.returncode == 0, third.stderr
     assert "on the fly in 0.0s" in third.stderr or time.monotonic() - began < 30, third.stderr
+
+
+def test_warmup_gives_way_to_a_check_of_the_learners_and_then_goes_on(course, warm_home):
+    """While the learner's check holds warmer.foreground(), the warm-up's own check is ended and
+    no new one starts; once it is released, the warm-up starts that kata again."""
+    pid = _started_on_kata_1(_hanging_course(course))
+    first = {p for p in _descendants(pid) if "pytest" in _cmdline(p)}
+    with warmer.foreground():
+        assert _wait(lambda: not any(_alive(p) for p in first), 10)
+        assert "waiting while yours runs" in warmer.status_line({1: "Model configuration"})
+        time.sleep(1.5)
+        assert not any("pytest" in _cmdline(p) for p in _descendants(pid))
+        assert warmer.running_pid() == pid
+    assert _wait(lambda: any("pytest" in _cmdline(p) for p in _descendants(pid)), 60)
+    assert warmer.read_state().get("current") == 1

@@ -22,6 +22,7 @@ from checker.errors import EXIT_FAIL, EXIT_LOCKED, EXIT_PASS
 from checker.fixture_files import random_weights
 from checker.output import terminal
 from checker.paths import fixtures_dir
+from checker.play import warmer
 from checker.progress import ProgressStore, current_kata, passed_numbers
 from checker.protocol import Env
 
@@ -66,7 +67,8 @@ def check(number: int | None, check_all: bool, force: bool, as_json: bool, junit
                               "or `kata check --all`.")
                 return
         katas = [available(curriculum, number)]
-    results = [check_and_show(curriculum, store, kata, force, quiet=as_json) for kata in katas]
+    with warmer.foreground():  # the background warm-up gives way while this runs
+        results = [check_and_show(curriculum, store, kata, force, quiet=as_json) for kata in katas]
     warm_ahead(curriculum, store.load())  # the next katas compile while the learner reads
     if as_json or junit_path is not None:
         from checker.output import junit, results_json

@@ -91,6 +91,7 @@ def reset_command(number: int, yes: bool) -> None:
 def watch_command() -> None:
     """Re-check the current kata each time you save its file."""
     from checker.cli.check import check_and_show
+    from checker.play import warmer
     from checker.watch import watch
 
     curriculum, store = course()
@@ -100,7 +101,8 @@ def watch_command() -> None:
         return current_kata([k.number for k in curriculum.available], passed_numbers(store.load()))
 
     def check_once(number: int) -> bool:
-        passed = check_and_show(curriculum, store, curriculum.get(number), False).passed
+        with warmer.foreground():
+            passed = check_and_show(curriculum, store, curriculum.get(number), False).passed
         done = passed_numbers(store.load()) & {k.number for k in curriculum.katas}
         console.print(escape(terminal.progress_bar(len(done), len(curriculum.katas))))
         return passed

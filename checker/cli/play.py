@@ -20,6 +20,7 @@ from checker.cli.common import console, course, errors, load_progress
 from checker.errors import EXIT_FAIL, LearnerCodeError, LockedError
 from checker.fixture_files import random_weights
 from checker.paths import fixtures_dir
+from checker.play import warmer
 from checker.play.chat_setup import MOST_TOKENS
 from checker.progress import passed_numbers
 from checker.protocol import Env
@@ -47,7 +48,7 @@ def run_model(prompt: str, new_tokens: int, temperature: float, greedy: bool, se
                                                  Env.MODEL_MODULE: model_kata.module})
     if fixtures_path:
         env[Env.FIXTURES] = str(Path(fixtures_path).resolve())
-    with console.status("Your GPT-2 is writing ..."):
+    with console.status("Your GPT-2 is writing ..."), warmer.foreground():
         done = subprocess.run([sys.executable, "-m", "checker.play.run_child", prompt,
                                str(new_tokens), str(temperature), "0" if greedy else "1", str(seed)],
                               cwd=curriculum.root, env=env, capture_output=True, text=True)
@@ -109,9 +110,10 @@ def chat_command(question: str | None, gguf_path: Path | None, max_tokens: int, 
         env[Env.CACHE_MODULE] = cache.module
     errors.print(chat_setup.banner(curriculum, kata, sampler, temperature, settings, gguf.name, cache),
                  style="dim", markup=False, soft_wrap=True)
-    done = subprocess.run([sys.executable, "-m", "checker.play.chat_child", str(gguf),
-                           str(max_tokens), str(temperature), *([question] if question else [])],
-                          cwd=curriculum.root, env=env)
+    with warmer.foreground():
+        done = subprocess.run([sys.executable, "-m", "checker.play.chat_child", str(gguf),
+                               str(max_tokens), str(temperature), *([question] if question else [])],
+                              cwd=curriculum.root, env=env)
     if done.returncode != 0:
         sys.exit(EXIT_FAIL)
 

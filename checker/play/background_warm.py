@@ -8,17 +8,20 @@ into its cache. The learner's progress is never touched: the checks are run with
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 from checker.play import warmer
 
 LOCK_TRIES = 10  # a `kata` reading the status holds the lock for a moment: try for a second
+WATCH_S = 0.2  # how soon the warm-up gives way to a check of the learner's
 
 
 def lower_priority() -> str:
@@ -45,6 +48,53 @@ def max_is_warm() -> bool:
         return False
     return subprocess.run([*command, "warm-interpreter-cache", "--check"],
                           capture_output=True).returncode == 0
+
+
+class GivingWay:
+    """Watches for the learner's own check (warmer.foreground()): when one starts, the warm-up's
+    check is ended at once (every process it started), and the next waits until theirs is done."""
+
+    def __init__(self) -> None:
+        self.interrupted = False
+        threading.Thread(target=self._watch, name="kata-warm-gives-way", daemon=True).start()
+
+    def _watch(self) -> None:
+        while True:
+            if warmer.learner_busy() and _end_children():
+                self.interrupted = True
+            time.sleep(WATCH_S)
+
+    def wait_until_free(self) -> None:
+        while warmer.learner_busy():
+            time.sleep(WATCH_S)
+
+
+def _end_children() -> bool:
+    """Kills every process group this process's children lead (a check's child leads its own):
+    True if there was one."""
+    ended = False
+    for child in _children(os.getpid()):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if os.getpgid(child) == child:
+                os.killpg(child, signal.SIGKILL)
+            else:
+                os.kill(child, signal.SIGKILL)
+            ended = True
+    return ended
+
+
+def _children(pid: int) -> list[int]:
+    proc = Path("/proc")
+    if proc.is_dir():
+        found = []
+        for entry in proc.iterdir():
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError, IndexError, ValueError):
+                    if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.append(int(entry.name))
+        return found
+    listed = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)  # macOS
+    return [int(line) for line in listed.stdout.split()]
 
 
 def _provisioned(state: dict) -> int:
@@ -87,6 +137,7 @@ def _warm(root: Path) -> int:
     state.setdefault("warmed", {})
     warmer.write_state(state)
     deadline = time.monotonic() + warmer.MAX_HOURS * 3600
+    giving_way = GivingWay()
     try:
         with tempfile.TemporaryDirectory(prefix="kata-warm-") as tmp:
             solutions = solution_katas(curriculum, Path(tmp))
@@ -99,13 +150,19 @@ def _warm(root: Path) -> int:
                 state.update(current=number, current_since=time.time())
                 warmer.write_state(state)
                 began = time.monotonic()
-                try:
-                    result = check_kata(curriculum, None, kata, learner_file=root / kata.solution,
-                                        deps_dir=solutions)
-                    outcome = {"status": str(result.status.value),
-                               "compile_s": round(result.compile_s or 0, 1)}
-                except KataError as exc:  # no model file and no network, say: their check says so
-                    outcome = {"status": "error", "message": str(exc)}
+                while True:
+                    giving_way.wait_until_free()
+                    giving_way.interrupted = False
+                    try:
+                        result = check_kata(curriculum, None, kata, deps_dir=solutions,
+                                            learner_file=root / kata.solution)
+                        outcome = {"status": str(result.status.value),
+                                   "compile_s": round(result.compile_s or 0, 1)}
+                    except KataError as exc:  # no model file and no network, say: theirs says so
+                        outcome = {"status": "error", "message": str(exc)}
+                    if not giving_way.interrupted:
+                        break
+                    state["gave_way"] = state.get("gave_way", 0) + 1
                 outcome["seconds"] = round(time.monotonic() - began, 1)
                 state["warmed"][str(number)] = outcome
                 print(f"kata {number}: {state['warmed'][str(number)]}", flush=True)

@@ -14,10 +14,13 @@ What was decided, and why:
   minutes), in a session of its own so that a closed terminal does not stop it. It leaves nothing
   behind: its own checks end with it (checker/child/lifeline.py), and it ends when its list is
   done, when `kata --no-warm` stops it, or after MAX_HOURS.
-- It never slows the learner's check: it runs at the idle scheduling class (Linux's SCHED_IDLE;
-  elsewhere nice 19), so it gets a core only when nothing else wants it, and a busy machine
-  simply starves it. A check started meanwhile goes on at full speed; if both compile the same
-  operation, each compiles it and MAX's cache keeps one (tests/test_background_warm.py).
+- It never slows the learner's check. It runs at the idle scheduling class (Linux's SCHED_IDLE;
+  elsewhere nice 19), so a busy machine starves it; and since even so a warm check took a third
+  longer beside it (bench/warm_noise.py, RESULTS §15), it gives way: while the learner's check,
+  `kata run` or `kata chat` runs (holding foreground()), the warm-up ends its own check at once
+  and waits, then starts that kata again (what MAX finished compiling stays in its cache). Had
+  both compiled one operation at once, each would compile it and both work
+  (tests/test_background_warm.py).
 - After `kata setup` (MAX's warm stamp) there is nothing to do: it records that, once.
 - Off: KATA_NO_WARM=1 in the environment, or `kata --no-warm ...` (which also stops a running one).
 
@@ -97,6 +100,47 @@ def lock(folder: Path | None = None):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+@contextlib.contextmanager
+def foreground():
+    """Held while the learner's own check (or kata run, kata chat) runs: the warm-up gives way.
+    A shared lock, so that checks in two terminals hold it together; the system drops it when
+    the process ends, however it ends, so a killed `kata` never leaves the warm-up waiting."""
+    import fcntl
+
+    if disabled():
+        yield
+        return
+    try:
+        folder = warm_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = open(folder / "foreground", "a")
+    except OSError:  # an unwritable cache: no warm-up can run either
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_SH)
+        yield
+
+
+def learner_busy(folder: Path | None = None) -> bool:
+    """Whether a check (or kata run, kata chat) of the learner's holds foreground() now."""
+    import fcntl
+
+    folder = folder or warm_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = open(folder / "foreground", "a")
+    except OSError:
+        return False
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
+
+
 def running_pid(state: dict | None = None) -> int | None:
     """The warm-up's process id while one runs (its lock is held), else None."""
     with lock() as free:
@@ -151,7 +195,9 @@ def status_line(titles: dict[int, str]) -> str | None:
     ready = [n for n in plan if str(n) in done]
     current = state.get("current")
     doing = ""
-    if isinstance(current, int):
+    if learner_busy():
+        doing = "waiting while yours runs; "
+    elif isinstance(current, int):
         since = time.time() - float(state.get("current_since", time.time()))
         doing = f"now kata {current}, {titles.get(current, '')} ({_duration(since)} so far); "
     return (f"Warming up MAX for your next katas in the background, at idle priority: {doing}"
