@@ -66,6 +66,14 @@ def llama_module(what: str, factory, prefix: str, keep: tuple[str, ...] = ("",))
     return None
 
 
+def tiny_model(learner, class_name: str):
+    """Your CLASS_NAME(config) with the tiny Llama's weights, built once per check (None if that
+    failed, said by the test that built it first)."""
+    config = tiny_config()
+    return once("model", lambda: llama_module(f"{class_name}(config)",
+                                              lambda: getattr(learner, class_name)(config), ""))
+
+
 def llama_outputs(name: str, factory, prefix: str, inputs: dict, keep: tuple[str, ...] = ("",),
                   once_key: str | None = None):
     """Fresh-input runner of a Llama module kata: the learner's module with the tiny Llama's

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from checker import diagnose
-from checker.child.testkit import (FAILED, attempt, build, expect, expect_close, ids_tensor, once,
+from checker.child.testkit import (FAILED, attempt, build, expect, expect_close, ids_tensor,
                                    root, run, tensor)
 
 LOGITS_ATOL = 1e-3  # as kata 17: logits of size ~15 in float32; a correct model is within 1e-4
@@ -81,11 +81,9 @@ def logits_of(value, what: str) -> tuple[np.ndarray | None, str | None]:
 def model(learner):
     """Your CachedLlamaForCausalLM with the tiny Llama's weights, once per check (None if that
     failed, said by the test that built it first)."""
-    from checker.models.llama_kit import llama_module, tiny_config
+    from checker.models.llama_kit import tiny_model
 
-    config = tiny_config()
-    return once("model", lambda: llama_module("CachedLlamaForCausalLM(config)",
-                                              lambda: learner.CachedLlamaForCausalLM(config), ""))
+    return tiny_model(learner, "CachedLlamaForCausalLM")
 
 
 def new_cache(learner):

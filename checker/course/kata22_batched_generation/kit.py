@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from checker.child.testkit import build, ids_tensor, once
+from checker.child.testkit import build, ids_tensor
 from checker.models import llama
 from checker.course.kata19_kv_cache.kit import Unstaged, call_model, failure, logits_of, token_list
 
@@ -26,11 +26,9 @@ LOGITS_ATOL = 1e-3  # as katas 17 and 19: logits of size ~15 in float32; a corre
 def model(learner):
     """Your BatchedLlamaForCausalLM with the tiny Llama's weights, once per check (None if that
     failed, said by the test that built it first)."""
-    from checker.models.llama_kit import llama_module, tiny_config
+    from checker.models.llama_kit import tiny_model
 
-    config = tiny_config()
-    return once("model", lambda: llama_module("BatchedLlamaForCausalLM(config)",
-                                              lambda: learner.BatchedLlamaForCausalLM(config), ""))
+    return tiny_model(learner, "BatchedLlamaForCausalLM")
 
 
 def new_cache(learner):
