@@ -74,7 +74,7 @@ def env_for(course: Path, **extra: str) -> dict:
 
 KATA = [sys.executable, "-m", "checker.cli"]
 FLOOR = Path(__file__).resolve().parent / "floor.py"
-FLOORED = range(1, 13)  # the katas floor.py has a floor for (Part 1); check_latency.py times the others alone
+FLOORED = range(1, 100)  # floor.py has a floor for every kata (Part 1's by hand, the others' spec.run)
 
 
 def floor(course: Path, number: int) -> tuple[list[str], dict]:

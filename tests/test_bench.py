@@ -56,3 +56,22 @@ def test_check_steps_shows_a_checks_tests_and_its_end():
     assert "this checker, run 1: " in done.stdout and ", pass, child CPU " in done.stdout, done.stdout
     assert "child ended" in done.stdout and "parent judged" in done.stdout, done.stdout
     assert "    test_matches_gpt2_ln_1: " in done.stdout, done.stdout
+
+
+def test_floor_of_a_later_kata_is_its_spec_run_once(tmp_path):
+    """bench/floor.py 13: kata 13's spec.run with the reference solution, once, in a bare process
+    (the floor every kata past Part 1 gets); a wrong reference would fail it."""
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        from common import env_for, floor, solved_course
+    finally:
+        sys.path.pop(0)
+    course = solved_course(tmp_path / "course")
+    command, extra = floor(course, 13)
+    done = subprocess.run(command, cwd=course, env=env_for(course, **extra), capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (course / "katas" / "step_13.py").write_text("def RMSNorm(*args, **kwargs):\n    raise ValueError('no')\n")
+    broken = subprocess.run(command, cwd=course, env=env_for(course, **extra), capture_output=True,
+                            text=True, timeout=600)
+    assert broken.returncode != 0
