@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import tempfile
 import time
@@ -83,29 +84,31 @@ def walk(course: Path, tmp: Path, katas, pause: float, warmer: bool) -> list[lis
     extra = dict(MODULAR_CACHE_DIR=str(cache), HOME=str(home), KATA_MODEL_CACHE=str(models),
                  KATA_NO_WARM="0" if warmer else "1")
     rows = []
-    for index, number in enumerate(katas):
-        if index:
-            time.sleep(pause)
-        before = load()
-        seconds, cpu, done = timed([*KATA, "check", str(number), "--json"], cwd=course,
-                                   env=env_for(course, **extra), timeout=3 * 3600, expect_rc=None)
-        try:
-            data = json.loads(done.stdout)
-            status, compile_s = data["kata_status"], data.get("compile_s", 0)
-        except (ValueError, KeyError):
-            status, compile_s = f"rc {done.returncode}", "?"
-        warmed = _warmed_so_far(home, extra)
-        rows.append([f"kata {number}", status, f"{seconds:.1f}", f"{cpu:.1f}", compile_s,
-                     f"{_size_mb(cache):.0f}", before, warmed])
-        print(f"  {rows[-1]}", file=sys.stderr, flush=True)
-    timed([*KATA, "--no-warm"], cwd=course, env=env_for(course, **extra), expect_rc=None)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that the warm-up is stopped too
+    try:
+        for index, number in enumerate(katas):
+            if index:
+                time.sleep(pause)
+            before = load()
+            seconds, cpu, done = timed([*KATA, "check", str(number), "--json"], cwd=course,
+                                       env=env_for(course, **extra), timeout=3 * 3600, expect_rc=None)
+            try:
+                data = json.loads(done.stdout)
+                status, compile_s = data["kata_status"], data.get("compile_s", 0)
+            except (ValueError, KeyError):
+                status, compile_s = f"rc {done.returncode}", "?"
+            rows.append([f"kata {number}", status, f"{seconds:.1f}", f"{cpu:.1f}", compile_s,
+                         f"{_size_mb(cache):.0f}", before, _warmed_so_far(home)])
+            print(f"  {rows[-1]}", file=sys.stderr, flush=True)
+    finally:
+        timed([*KATA, "--no-warm"], cwd=course, env=env_for(course, **extra), expect_rc=None)
     waits = [float(r[2]) for r in rows[1:]]
     rows.append([f"katas {katas[1]}-{katas[-1]}: total / worst first check", "", f"{sum(waits):.0f}",
                  "", "", "", "", f"worst {max(waits):.1f} s" if waits else ""])
     return rows
 
 
-def _warmed_so_far(home: Path, extra: dict) -> str:
+def _warmed_so_far(home: Path) -> str:
     """The katas the warm-up had finished when a check ended (its own state file)."""
     folder = home / ".cache" / "kata" / "warm"
     states = [json.loads(p.read_text()) for p in folder.glob("*/state.json")] if folder.is_dir() else []

@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--kata", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=8)
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwinds: the warm-up is stopped too
     with scratch("bench-warm-noise-") as (tmp, course):
         cache, home = Path(tempfile.mkdtemp(dir=tmp)), Path(tempfile.mkdtemp(dir=tmp))
         off = env_for(course, MODULAR_CACHE_DIR=str(cache), HOME=str(home), KATA_NO_WARM="1")
