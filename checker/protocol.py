@@ -39,6 +39,7 @@ class Env:
     NO_WARM = "KATA_NO_WARM"  # "1": no background warm-up (checker/play/warmer.py)
     # Every child of `kata`:
     PARENT_PID = "KATA_PARENT_PID"  # the child ends when this process does (checker/child/lifeline.py)
+    PARENT_DEATH = "KATA_PARENT_DEATH"  # "kill": ... outright, even while stopped (the warm-up's)
     # A check's child (checker/check/runner.py -> checker/child/plugin.py):
     FILE = "KATA_FILE"  # the learner file under test
     MODULE = "KATA_MODULE"  # ... imported under this name (katas.step_NN)

@@ -96,7 +96,8 @@ def run_kata(curriculum: Curriculum, kata: Kata, *, learner_file: Path | None = 
                    "-rN", "--tb=short", "--show-capture=no"]  # the plugin keeps what a test printed
         with open(log_file, "wb") as log:
             proc = subprocess.Popen(command, cwd=box.root, env=env, stdin=subprocess.DEVNULL,
-                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                    preexec_fn=_outright_from_start())
         try:
             watched = watchdog.wait(proc, started + limit, tmp, log_file, on_event)
         except BaseException:
@@ -121,6 +122,27 @@ def run_kata(curriculum: Curriculum, kata: Kata, *, learner_file: Path | None = 
             status, message = Status.ERROR, _wrote_message(written)
         return verdict(status, message, tests=tests, compile_s=watched.compile_s,
                        fresh_judgement=judgement, fresh_margin=margin)
+
+
+def _outright_from_start():
+    """A preexec_fn that has the kernel kill the child outright (SIGKILL) when this process dies,
+    from before its first instruction, when Env.PARENT_DEATH asks for it: the warm-up's checks,
+    which it may stop (SIGSTOP) before they reach checker/child/lifeline.py, and a stopped
+    process cannot act on its own. None otherwise, or where Linux's prctl is missing. It only
+    calls a C function resolved here, so it is safe in the forked child."""
+    if os.environ.get(Env.PARENT_DEATH) != "kill":
+        return None
+    import ctypes
+    import signal
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (AttributeError, OSError):
+        return None
+
+    def kill_me_with_parent() -> None:
+        prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1: PR_SET_PDEATHSIG, from <linux/prctl.h>
+    return kill_me_with_parent
 
 
 def _stopped_message(watched: watchdog.Outcome, limit: float) -> str:

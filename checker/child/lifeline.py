@@ -25,15 +25,18 @@ POLL_S = 0.5
 def tie_to_parent() -> None:
     """Ties this process to the `kata` process that started it, when one did (Env.PARENT_PID)."""
     parent = take(Env.PARENT_PID)
+    outright = take(Env.PARENT_DEATH) == "kill"
     if parent:
-        tie_to(int(parent))
+        tie_to(int(parent), outright)
 
 
-def tie_to(parent: int) -> None:
+def tie_to(parent: int, outright: bool = False) -> None:
     """From now on, this process (and its process group, if it leads one) ends with `parent`.
-    Call it from the main thread, first thing."""
+    Call it from the main thread, first thing. `outright`: the kernel kills it (SIGKILL) the
+    moment the parent dies, for a process that may be stopped then (the background warm-up's
+    checks, paused while the learner's own runs), which could not run a handler."""
     signal.signal(signal.SIGTERM, _end)
-    _parent_death_signal(signal.SIGTERM)
+    _parent_death_signal(signal.SIGKILL if outright else signal.SIGTERM)
     if os.getppid() != parent:  # the parent died before the signal was set up
         _end()
     threading.Thread(target=_watch, args=(parent,), name="kata-lifeline", daemon=True).start()

@@ -19,9 +19,11 @@ import time
 from pathlib import Path
 
 from checker.play import warmer
+from checker.protocol import Env
 
 LOCK_TRIES = 10  # a `kata` reading the status holds the lock for a moment: try for a second
-WATCH_S = 0.2  # how soon the warm-up gives way to a check of the learner's
+WATCH_S = 0.05  # how soon the warm-up gives way to a check of the learner's
+PAUSED_WATCH_S = 0.25  # while paused: how soon it goes on again
 
 
 def lower_priority() -> str:
@@ -51,36 +53,44 @@ def max_is_warm() -> bool:
 
 
 class GivingWay:
-    """Watches for the learner's own check (warmer.foreground()): when one starts, the warm-up's
-    check is ended at once (every process it started), and the next waits until theirs is done."""
+    """Watches for the learner's own check (warmer.foreground()). While one runs, every process
+    the warm-up started is stopped (SIGSTOP: what MAX has half compiled is kept, where ending it
+    would throw minutes away at every check of the learner's) and the next check waits; when
+    theirs ends, the warm-up's goes on. Its checks die with it even while stopped
+    (Env.PARENT_DEATH)."""
 
     def __init__(self) -> None:
-        self.interrupted = False
+        self.paused_s = 0.0
         threading.Thread(target=self._watch, name="kata-warm-gives-way", daemon=True).start()
 
     def _watch(self) -> None:
+        since = None
         while True:
-            if warmer.learner_busy() and _end_children():
-                self.interrupted = True
-            time.sleep(WATCH_S)
+            busy = warmer.learner_busy()
+            if busy and since is None:
+                since = time.monotonic()
+            if busy:  # again each time: a check may have started a process in between
+                signal_children(signal.SIGSTOP)
+            elif since is not None:
+                signal_children(signal.SIGCONT)
+                self.paused_s += time.monotonic() - since
+                since = None
+            time.sleep(WATCH_S if not busy else PAUSED_WATCH_S)
 
     def wait_until_free(self) -> None:
         while warmer.learner_busy():
             time.sleep(WATCH_S)
 
 
-def _end_children() -> bool:
-    """Kills every process group this process's children lead (a check's child leads its own):
-    True if there was one."""
-    ended = False
+def signal_children(sig: int) -> None:
+    """`sig` to every process group this process's children lead (a check's child leads its
+    own), or to the child alone."""
     for child in _children(os.getpid()):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             if os.getpgid(child) == child:
-                os.killpg(child, signal.SIGKILL)
+                os.killpg(child, sig)
             else:
-                os.kill(child, signal.SIGKILL)
-            ended = True
-    return ended
+                os.kill(child, sig)
 
 
 def _children(pid: int) -> list[int]:
@@ -120,6 +130,7 @@ def _warm(root: Path) -> int:
     for name in ("SIGTERM", "SIGHUP", "SIGINT"):
         signal.signal(getattr(signal, name), _stop_on_signal)
     priority = lower_priority()
+    os.environ[Env.PARENT_DEATH] = "kill"  # its checks may be stopped when it dies (GivingWay)
     from checker.check.service import check_kata
     from checker.curriculum import load_curriculum
     from checker.dev.verify import solution_katas
@@ -150,23 +161,20 @@ def _warm(root: Path) -> int:
                 state.update(current=number, current_since=time.time())
                 warmer.write_state(state)
                 began = time.monotonic()
-                while True:
-                    giving_way.wait_until_free()
-                    giving_way.interrupted = False
-                    try:
-                        result = check_kata(curriculum, None, kata, deps_dir=solutions,
-                                            learner_file=root / kata.solution)
-                        outcome = {"status": str(result.status.value),
-                                   "compile_s": round(result.compile_s or 0, 1)}
-                    except KataError as exc:  # no model file and no network, say: theirs says so
-                        outcome = {"status": "error", "message": str(exc)}
-                    if not giving_way.interrupted:
-                        break
-                    state["gave_way"] = state.get("gave_way", 0) + 1
+                giving_way.wait_until_free()
+                try:
+                    result = check_kata(curriculum, None, kata, deps_dir=solutions,
+                                        learner_file=root / kata.solution)
+                    outcome = {"status": str(result.status.value),
+                               "compile_s": round(result.compile_s or 0, 1)}
+                except KataError as exc:  # no model file and no network, say: theirs says so
+                    outcome = {"status": "error", "message": str(exc)}
                 outcome["seconds"] = round(time.monotonic() - began, 1)
+                state["paused_s"] = round(giving_way.paused_s, 1)
                 state["warmed"][str(number)] = outcome
                 print(f"kata {number}: {state['warmed'][str(number)]}", flush=True)
     finally:
+        signal_children(signal.SIGKILL)  # a check of its own, stopped or not, ends with it
         state.update(current=None, pid=None, finished=time.time())
         warmer.write_state(state)
     return 0

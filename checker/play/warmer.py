@@ -17,8 +17,8 @@ What was decided, and why:
 - It never slows the learner's check. It runs at the idle scheduling class (Linux's SCHED_IDLE;
   elsewhere nice 19), so a busy machine starves it; and since even so a warm check took a third
   longer beside it (bench/warm_noise.py, RESULTS §15), it gives way: while the learner's check,
-  `kata run` or `kata chat` runs (holding foreground()), the warm-up ends its own check at once
-  and waits, then starts that kata again (what MAX finished compiling stays in its cache). Had
+  `kata run` or `kata chat` runs (holding foreground()), the warm-up's own check is stopped
+  within 50 ms (SIGSTOP, keeping what MAX has half compiled) and goes on when theirs ends. Had
   both compiled one operation at once, each would compile it and both work
   (tests/test_background_warm.py).
 - After `kata setup` (MAX's warm stamp) there is nothing to do: it records that, once.
