@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import KATA, env_for, load, scratch, table, timed
+from common import KATA, env_for, load, scratch, stop_warmup, table, timed
 
 
 def _size_mb(folder: Path) -> float:
@@ -101,7 +101,7 @@ def walk(course: Path, tmp: Path, katas, pause: float, warmer: bool) -> list[lis
                          f"{_size_mb(cache):.0f}", before, _warmed_so_far(home)])
             print(f"  {rows[-1]}", file=sys.stderr, flush=True)
     finally:
-        timed([*KATA, "--no-warm"], cwd=course, env=env_for(course, **extra), expect_rc=None)
+        stop_warmup(course, env_for(course, **extra), home)
     waits = [float(r[2]) for r in rows[1:]]
     rows.append([f"katas {katas[1]}-{katas[-1]}: total / worst first check", "", f"{sum(waits):.0f}",
                  "", "", "", "", f"worst {max(waits):.1f} s" if waits else ""])

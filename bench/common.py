@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import json
 import os
 import platform
 import resource
@@ -102,6 +103,17 @@ def timed(command: list[str], *, cwd: Path, env: dict, timeout: float = 3600,
     if expect_rc is not None and done.returncode != expect_rc:
         raise RuntimeError(f"{' '.join(command)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
     return seconds, cpu, done
+
+
+def stop_warmup(course: Path, env: dict, home: Path, seconds: float = 60) -> None:
+    """`kata --no-warm` on `course`, then waits until the warm-up whose state is under `home` has
+    ended (before a benchmark removes its scratch HOME under it)."""
+    timed([*KATA, "--no-warm"], cwd=course, env=env, expect_rc=None)
+    deadline = time.monotonic() + seconds
+    for state in (home / ".cache" / "kata" / "warm").glob("*/state.json"):
+        pid = json.loads(state.read_text()).get("pid")
+        while isinstance(pid, int) and Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
 
 
 def median(values: list[float]) -> float:

@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import KATA, env_for, load, machine, median, scratch, timed
+from common import KATA, env_for, load, machine, median, scratch, stop_warmup, timed
 
 
 def _tree(pid: int) -> set[int]:
@@ -76,15 +76,16 @@ def main(argv: list[str] | None = None) -> dict:
         if pid is None:
             sys.exit("The warm-up did not start (is MAX's warm stamp in this cache?).")
         running, frozen = [], []
+        sides = [("running", running), ("frozen", frozen)]
         try:
-            for _ in range(args.rounds):
-                for side, sink in (("running", running), ("frozen", frozen)):
+            for round_ in range(args.rounds):
+                for side, sink in sides if round_ % 2 == 0 else sides[::-1]:  # neither always first
                     _signal_tree(pid, signal.SIGCONT if side == "running" else signal.SIGSTOP)
-                    sink.append(round(timed(check, cwd=course, env=off)[0], 2))
+                    sink.append(round(timed(check, cwd=course, env=on)[0], 2))
                     print(f"  {side}: {sink[-1]} s (load {load()})", file=sys.stderr, flush=True)
         finally:
             _signal_tree(pid, signal.SIGCONT)
-            timed([*KATA, "--no-warm"], cwd=course, env=on, expect_rc=None)
+            stop_warmup(course, on, home)
         warmed = [json.loads(p.read_text()).get("warmed", {})
                   for p in (home / ".cache" / "kata" / "warm").glob("*/state.json")]
     return {"machine": machine(), "load_after": load(), "kata": args.kata, "rounds": args.rounds,
