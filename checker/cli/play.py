@@ -1,5 +1,6 @@
 """The learner's model at work: `kata run` (Part 1's GPT-2 writes), `kata chat` (Part 2's Llama
-answers), `kata setup` (MAX's kernels and SmolLM2's file, ahead of time).
+answers), `kata serve` (Part 4's scheduler behind an OpenAI-compatible server), `kata setup`
+(MAX's kernels and SmolLM2's file, ahead of time).
 
 Each runs the learner's code in a child process (checker/play/), so that a crash or an endless
 loop in it never takes `kata` down, and ends with `kata` (checker/child/lifeline.py).
@@ -132,4 +133,41 @@ def setup(everything: bool) -> None:
     sys.exit(code)
 
 
-COMMANDS = [run_model, chat_command, setup]
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--max-batch-size", type=click.IntRange(1, 64), default=8, show_default=True,
+              help="Your scheduler's slots: requests decoded together.")
+@click.option("--gguf", "gguf_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="SmolLM2-135M-Instruct's GGUF file, if you have it (default: fetched once).")
+@click.option("--tiny", is_flag=True, help="Serve the course's tiny seeded Llama instead (fast, "
+                                           "random weights: for trying the server and the tests).")
+@click.option("--force", is_flag=True, help="Run even though the katas have not all passed.")
+def serve_command(host: str, port: int, max_batch_size: int, gguf_path: Path | None, tiny: bool,
+                  force: bool) -> None:
+    """An OpenAI-compatible server (/v1/chat/completions, /v1/completions, /v1/models) running
+    your own model, KV cache, sampler and scheduler."""
+    from checker.models.smollm2 import ensure_gguf
+    from checker.play import chat_setup
+
+    curriculum, store = course()
+    kata = curriculum.for_command("serve")
+    passed = passed_numbers(load_progress(store))
+    if not force and kata.number not in passed:
+        raise LockedError(f"`kata serve` runs your scheduler from kata {kata.number}, which has not "
+                          f"passed yet. Run `kata check {kata.number}` first, or `kata serve --force` "
+                          "to run your katas as they are.")
+    gguf = ensure_gguf(gguf_path, echo=lambda text: errors.print(text, style="dim", markup=False))
+    env = protocol.child_env(curriculum.root, **{Env.SCHEDULER_MODULE: kata.module,
+                                                 Env.LOADER_MODULE: curriculum.for_command("chat").module})
+    sampler = chat_setup.sampler_kata(curriculum, passed, {}, 1.0, force)
+    if sampler is not None:
+        env[Env.SAMPLER_MODULE] = sampler.module
+    done = subprocess.run([sys.executable, "-m", "checker.play.serve.child", host, str(port),
+                           str(max_batch_size), "tiny" if tiny else str(gguf)],
+                          cwd=curriculum.root, env=env)
+    if done.returncode != 0:
+        sys.exit(EXIT_FAIL)
+
+
+COMMANDS = [run_model, chat_command, serve_command, setup]
