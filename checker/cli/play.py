@@ -158,7 +158,9 @@ def serve_command(host: str, port: int, max_batch_size: int, gguf_path: Path | N
                           f"passed yet. Run `kata check {kata.number}` first, or `kata serve --force` "
                           "to run your katas as they are.")
     gguf = ensure_gguf(gguf_path, echo=lambda text: errors.print(text, style="dim", markup=False))
+    model_kata = curriculum.get(kata.uses[-1]) if kata.uses else kata  # the batched model's kata
     env = protocol.child_env(curriculum.root, **{Env.SCHEDULER_MODULE: kata.module,
+                                                 Env.MODEL_MODULE: model_kata.module,
                                                  Env.LOADER_MODULE: curriculum.for_command("chat").module})
     sampler = chat_setup.sampler_kata(curriculum, passed, {}, 1.0, force)
     if sampler is not None:

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
@@ -275,5 +276,5 @@ def make_app(served: Served) -> Starlette:
     return Starlette(routes=[Route("/v1/models", models, methods=["GET"]),
                              Route("/v1/chat/completions", chat, methods=["POST"]),
                              Route("/v1/completions", completions, methods=["POST"])],
-                     exception_handlers={ApiError: api_error, 404: not_found, 405: not_found,
+                     exception_handlers={ApiError: api_error, HTTPException: not_found,
                                          Exception: unexpected})

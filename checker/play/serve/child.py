@@ -1,8 +1,8 @@
 """`kata serve`'s child: the learner's model, cache and scheduler behind the OpenAI routes.
 
 Run as `python -m checker.play.serve.child HOST PORT MAX_BATCH (tiny | GGUF)` with KATA_ROOT set
-and the learner's modules named by the parent: KATA_SCHEDULER_MODULE (Scheduler, and the
-BatchedLlamaForCausalLM it imports), KATA_LOADER_MODULE (config_from_gguf, load_gguf: the real
+and the learner's modules named by the parent: KATA_SCHEDULER_MODULE (Scheduler),
+KATA_MODEL_MODULE (BatchedLlamaForCausalLM), KATA_LOADER_MODULE (config_from_gguf, load_gguf: the real
 model), KATA_SAMPLER_MODULE once the sampler kata passes. "tiny" serves the course's tiny seeded
 Llama (SmolLM2's vocabulary, random weights): the tests' and the benchmark's model.
 """
@@ -30,15 +30,13 @@ def _say(text: str) -> None:
 
 
 def _tiny_model(models, root: Path):
-    import json
-
     import numpy as np
 
+    from checker.models.llama_kit import tiny_config
     from checker.play import decode
 
     fixtures = Path(os.environ.get(Env.FIXTURES) or root / "fixtures")
-    values = json.loads((fixtures / "llama_config.json").read_text())
-    config = importlib.import_module("katas.step_13").LlamaConfig(**values)
+    config = tiny_config()  # the learner's LlamaConfig (kata 13) with the tiny Llama's values
     state = dict(np.load(fixtures / "llama_weights.npz"))
     state["lm_head.weight"] = state["model.embed_tokens.weight"]
     return decode.with_weights(models.BatchedLlamaForCausalLM, config, state), config
@@ -121,8 +119,7 @@ def main(argv: list[str]) -> int:
             return 1
     try:
         schedulers = importlib.import_module(os.environ[Env.SCHEDULER_MODULE])
-        models = schedulers if hasattr(schedulers, "BatchedLlamaForCausalLM") else \
-            importlib.import_module("katas.step_22")
+        models = importlib.import_module(os.environ[Env.MODEL_MODULE])
         gguf = ensure_gguf(None if which == "tiny" else Path(which), echo=_say)
         tokenizer = GGUFTokenizer.from_gguf(gguf)
         model, config = _tiny_model(models, root) if which == "tiny" else _real_model(models, gguf, root)
