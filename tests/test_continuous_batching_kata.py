@@ -33,6 +33,14 @@ CANCEL_FREES = ("            if request is not None and request.request_id in se
 ROW_MASK = "                new_mask[slot, width - len(row):] = 1\n"
 RESET = "                self.mask[slot] = 0  # the old occupant's columns are hidden from the newcomer\n"
 
+# Without a cache: every step feeds each request's whole sequence so far to a new cache.
+NO_CACHE_OLD = "        rows = [[] if r is None else (r.prompt if slot in newcomers else r.tokens[-1:])\n"
+NO_CACHE_NEW = ("        self.cache, self.mask = KVCache(), np.zeros((len(self.slots), 0), dtype=np.int64)\n"
+                "        for r in self.slots:\n"
+                "            if r is not None:\n"
+                "                r.position = 0\n"
+                "        rows = [[] if r is None else r.prompt + r.tokens\n")
+
 # file name -> [(old, new), ...] and what the check must say
 MUTANTS = {
     "step_24_static_batching.py": (
@@ -49,6 +57,7 @@ MUTANTS = {
                                      "(width - len(row)) if slot in newcomers else 0:"))],
         "a newcomer's prefill corrupted another row's cache"),
     "step_24_stale_slot.py": ([(RESET, "")], "a reused slot still shows its previous request's keys"),
+    "step_24_no_cache.py": ([(NO_CACHE_OLD, NO_CACHE_NEW)], r"keep one KVCache|the KV cache holds the rest"),
 }
 
 

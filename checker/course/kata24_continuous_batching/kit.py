@@ -240,6 +240,22 @@ def calls_problem(plan: Plan, driven: Driven) -> str | None:
                 shape = None if call.ids is None else call.ids.shape
                 return (f"step {t} gave the model ids of shape {shape}: at most max_batch_size = "
                         f"{plan.max_batch} rows (a slot freed is a row reused). " + NEVER_FREED)
+    seen: set = set()
+    for t, (calls, batch) in enumerate(zip(driven.calls, driven.trace)):
+        joined = set(batch) - seen
+        seen |= set(batch)
+        if len(calls) != 1 or not batch:
+            continue
+        call = calls[0]
+        if not joined and call.ids.shape[1] != 1:
+            return (f"step {t} (no newcomer) gave the model ids of shape {call.ids.shape}; each "
+                    "running request gives only its last token, (rows, 1): the KV cache holds the "
+                    "rest.")
+        before = driven.calls[t - 1] if t else []
+        if t and driven.trace[t - 1] and before and call.cache is not before[0].cache:
+            return (f"step {t} gave the model " + ("no cache" if call.cache is None else "another "
+                    "cache object than step " + str(t - 1)) + ", while requests were running: "
+                    "keep one KVCache while any request runs (a new one only when every slot is free).")
     for t, (asked, batch) in enumerate(zip(driven.chosen, driven.trace)):
         if sorted(map(str, asked)) != sorted(str(plan.ids[i]) for i in batch):
             return (f"step {t} asked self.choose(request_id, logits) for {asked}; expected once "

@@ -75,8 +75,9 @@ def test_step_trace(learner):
 
 def test_one_model_call_per_step(learner):
     """Seen from the model: one call per step with a running request (every request of the step
-    in it), none in an idle step, never more than max_batch_size rows; self.choose asked once per
-    request per step."""
+    in it), none in an idle step, never more than max_batch_size rows, (rows, 1) ids when no
+    newcomer joins and one cache while requests run; self.choose asked once per request per
+    step."""
     driven = _ran(learner)
     if driven is None:
         return
