@@ -120,26 +120,36 @@ def _prompt(body: dict) -> str:
 # ---- running one request -----------------------------------------------------------------------
 
 class Stream:
-    """One request's tokens as text: what is new since last time, cut at a stop string."""
+    """One request's tokens as text: what is new since last time, cut at a stop string. Text that
+    may be the start of a stop string is held back until it is known not to be one."""
 
     def __init__(self, tokenizer, stops: list[str], eos: int | None):
         self.tokenizer, self.stops, self.eos = tokenizer, stops, eos
-        self.ids, self.shown, self.finish, self.count = [], "", None, 0
+        self.ids, self.text, self.shown, self.finish, self.count = [], "", "", None, 0
 
     def add(self, token: int) -> str:
         self.count += 1
         if token == self.eos:
             self.finish = "stop"
-            return ""
+            return self.flush()
         self.ids.append(token)
         text = self.tokenizer.decode(self.ids, skip_special_tokens=True)
         if text.endswith("\ufffd"):  # half a UTF-8 character: wait for the rest
             return ""
-        for stop in self.stops:
-            at = text.find(stop)
-            if at >= 0:
-                text, self.finish = text[:at], "stop"
-        new, self.shown = text[len(self.shown):], text
+        cuts = [at for at in (text.find(stop) for stop in self.stops) if at >= 0]
+        if cuts:
+            self.text, self.finish = text[:min(cuts)], "stop"
+            return self.flush()
+        self.text = text
+        held = max([k for stop in self.stops for k in range(1, len(stop)) if text.endswith(stop[:k])],
+                   default=0)
+        safe = text[:len(text) - held]
+        new, self.shown = safe[len(self.shown):], safe
+        return new
+
+    def flush(self) -> str:
+        """The rest of the text (at the end: nothing is held back any more)."""
+        new, self.shown = self.text[len(self.shown):], self.text
         return new
 
 
@@ -205,6 +215,7 @@ async def _complete(served: Served, kind: str, ids: list[int], settings: dict):
             if stream.finish:
                 break
         await tokens.aclose()
+        stream.flush()
         finish = stream.finish or "length"
         if kind == "chat":
             choice = {"index": 0, "message": {"role": "assistant", "content": stream.shown},
@@ -227,6 +238,9 @@ async def _complete(served: Served, kind: str, ids: list[int], settings: dict):
                     yield _sse(_chunk(kind, rid, served, created, new, None))
                 if stream.finish:
                     break
+            rest = stream.flush()
+            if rest:
+                yield _sse(_chunk(kind, rid, served, created, rest, None))
             yield _sse(_chunk(kind, rid, served, created, None, stream.finish or "length"))
             yield "data: [DONE]\n\n"
         except ApiError as exc:
