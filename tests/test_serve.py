@@ -107,6 +107,9 @@ def test_completions_and_sampling_settings(server):
                                     temperature=0, stop=[stop])
     assert cut.choices[0].text == greedy.choices[0].text[:greedy.choices[0].text.find(stop)]
     assert cut.choices[0].finish_reason == "stop"
+    streamed = client.completions.create(model=MODEL, prompt="Once upon a time", max_tokens=6,
+                                         temperature=0, stop=[stop], stream=True)
+    assert "".join(c.choices[0].text for c in streamed) == cut.choices[0].text
 
 
 def test_clients_gone_mid_stream_free_their_slots(server):
