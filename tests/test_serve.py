@@ -17,7 +17,8 @@ import urllib.request
 import openai
 import pytest
 
-from conftest import copy_course, kata_env
+from checker.errors import EXIT_FAIL, EXIT_LOCKED
+from conftest import copy_course, kata_env, run_kata_cli
 
 MODEL = "kata-tiny-llama"
 QUESTIONS = ["What is the capital of France?", "Name a colour.", "Count to five.",
@@ -75,6 +76,22 @@ def _stream(client, question: str, tokens: int = 8) -> str:
     chunks = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": question}],
                                             max_tokens=tokens, temperature=0, stream=True)
     return "".join(chunk.choices[0].delta.content or "" for chunk in chunks)
+
+
+def test_serve_waits_for_kata_24(course):
+    code, out, err = run_kata_cli(course, "serve", "--tiny")
+    assert code == EXIT_LOCKED and "Traceback" not in out + err, out + err
+    assert "kata check 24" in out + err and "--force" in out + err
+
+
+def test_a_port_in_use_is_said_in_words(course):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, out, err = run_kata_cli(course, "serve", "--tiny", "--force", "--port", str(port))
+    assert code == EXIT_FAIL and "Traceback" not in out + err, out + err
+    assert f"Cannot serve on 127.0.0.1:{port}" in out + err and "--port" in out + err
 
 
 def test_models_lists_the_served_model(server):

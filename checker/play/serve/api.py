@@ -84,6 +84,8 @@ def _settings(body: dict, served: Served) -> dict:
     if model != served.model_name:
         raise ApiError(404, f"The model '{model}' does not exist. This server runs '{served.model_name}'.",
                        param="model", code="model_not_found")
+    if body.get("n", 1) != 1:
+        raise ApiError(400, "Only n=1 is supported: one choice per request.", param="n", code="invalid_value")
     return {"max_tokens": _number(body, "max_tokens", int, 1, MOST_TOKENS, 16 if "messages" not in body else 256),
             "temperature": _number(body, "temperature", float, 0, 2, 1.0),
             "top_p": _number(body, "top_p", float, 0, 1, 1.0),
