@@ -105,7 +105,8 @@ def _watched(cls, chosen: list):
 def drive(learner, plan: Plan, steps: int) -> Driven | None:
     """Your Scheduler(model, plan.max_batch, pad, eos) run for `steps` steps: before step t, the
     requests arriving at t are submitted (in order) and those cancelled at t cancelled."""
-    from checker.course.kata19_kv_cache.kit import Unstaged, failure
+    from checker.child.staging import Unstaged
+    from checker.course.kata19_kv_cache.kit import failure
     from checker.course.kata22_batched_generation.kit import Recorder
 
     the_model = model(learner)

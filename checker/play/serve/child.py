@@ -59,14 +59,14 @@ class Staged:
         self.model, self.staged = model, True
 
     def __call__(self, *args, **kwargs):
-        from checker.course.kata19_kv_cache.kit import call_model
+        from checker.child.staging import call_model
 
         return call_model(self.model, not self.staged, *args, **kwargs)
 
 
 def probe(staged: Staged, make_scheduler) -> None:
     """Two steps of a throwaway request: staged if they run that way, else op by op."""
-    from checker.course.kata19_kv_cache.kit import Unstaged
+    from checker.child.staging import Unstaged
 
     try:
         scheduler = make_scheduler()
