@@ -33,10 +33,10 @@ def serving_class(scheduler_class):
     import numpy as np
 
     class Serving(scheduler_class):
-        jobs: dict = {}
+        _serve_jobs: dict = {}  # a name no learner scheduler uses for its own
 
         def choose(self, request_id, logits):
-            job = self.jobs.get(request_id)
+            job = self._serve_jobs.get(request_id)
             if job is None or job.choose is None:
                 return super().choose(request_id, logits)
             return job.choose(logits, np.array([job.prompt + job.tokens], dtype=np.int64))
@@ -107,5 +107,5 @@ class Engine:
 
     def _new(self):
         scheduler = self.make_scheduler()
-        scheduler.jobs = self.jobs
+        scheduler._serve_jobs = self.jobs
         return scheduler
