@@ -62,6 +62,19 @@ def run_model(prompt: str, new_tokens: int, temperature: float, greedy: bool, se
                      style="yellow", markup=False, soft_wrap=True)
 
 
+def _unlocked(command: str, runs: str, force: bool):
+    """(curriculum, the kata that unlocks `kata COMMAND`, the passed numbers); LockedError
+    (exit 3) while that kata has not passed, unless forced."""
+    curriculum, store = course()
+    kata = curriculum.for_command(command)
+    passed = passed_numbers(load_progress(store))
+    if not force and kata.number not in passed:
+        raise LockedError(f"`kata {command}` {runs} kata {kata.number}, which has not passed yet. "
+                          f"Run `kata check {kata.number}` first, or `kata {command} --force` to run "
+                          "your katas as they are.")
+    return curriculum, kata, passed
+
+
 @click.command("chat")
 @click.argument("question", required=False)
 @click.option("--gguf", "gguf_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -89,13 +102,7 @@ def chat_command(question: str | None, gguf_path: Path | None, max_tokens: int, 
     from checker.models.smollm2 import ensure_gguf
     from checker.play import chat_setup
 
-    curriculum, store = course()
-    kata = curriculum.for_command("chat")
-    passed = passed_numbers(load_progress(store))
-    if not force and kata.number not in passed:
-        raise LockedError(f"`kata chat` runs your katas up to kata {kata.number}, which has not passed "
-                          f"yet. Run `kata check {kata.number}` first, or `kata chat --force` to run "
-                          "them as they are.")
+    curriculum, kata, passed = _unlocked("chat", "runs your katas up to", force)
     settings = {name: value for name, value in (("top_k", top_k), ("top_p", top_p), ("min_p", min_p),
                 ("repetition_penalty", repetition_penalty)) if value is not None}
     sampler = chat_setup.sampler_kata(curriculum, passed, settings, temperature, force)
@@ -150,13 +157,7 @@ def serve_command(host: str, port: int, max_batch_size: int, gguf_path: Path | N
     from checker.models.smollm2 import ensure_gguf
     from checker.play import chat_setup
 
-    curriculum, store = course()
-    kata = curriculum.for_command("serve")
-    passed = passed_numbers(load_progress(store))
-    if not force and kata.number not in passed:
-        raise LockedError(f"`kata serve` runs your scheduler from kata {kata.number}, which has not "
-                          f"passed yet. Run `kata check {kata.number}` first, or `kata serve --force` "
-                          "to run your katas as they are.")
+    curriculum, kata, passed = _unlocked("serve", "runs your scheduler from", force)
     gguf = ensure_gguf(gguf_path, echo=lambda text: errors.print(text, style="dim", markup=False))
     model_kata = curriculum.get(kata.uses[-1]) if kata.uses else kata  # the batched model's kata
     env = protocol.child_env(curriculum.root, **{Env.SCHEDULER_MODULE: kata.module,
