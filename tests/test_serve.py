@@ -129,6 +129,16 @@ def test_completions_and_sampling_settings(server):
     assert "".join(c.choices[0].text for c in streamed) == cut.choices[0].text
 
 
+def test_the_readmes_line_and_openais_defaults(server):
+    """The README's call (no temperature: OpenAI's 1, sampled); a completion without max_tokens
+    gets OpenAI's 16."""
+    client = _client(server)
+    reply = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "Hi!"}],
+                                           max_tokens=32, seed=0)  # seeded: the same draw each run
+    assert reply.choices[0].message.content and reply.usage.completion_tokens <= 32
+    assert client.completions.create(model=MODEL, prompt="Hi", temperature=0).usage.completion_tokens == 16
+
+
 def test_clients_gone_mid_stream_free_their_slots(server):
     """Eight streams of 200 tokens take all 8 slots; each client reads one chunk and leaves. A
     request after them is answered at once: had the slots stayed taken, it would wait for 200

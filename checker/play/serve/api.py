@@ -86,7 +86,9 @@ def _settings(body: dict, served: Served) -> dict:
                        param="model", code="model_not_found")
     if body.get("n", 1) != 1:
         raise ApiError(400, "Only n=1 is supported: one choice per request.", param="n", code="invalid_value")
-    return {"max_tokens": _number(body, "max_tokens", int, 1, MOST_TOKENS, 16 if "messages" not in body else 256),
+    # Not given: OpenAI's 16 for completions; for chat, up to 256 as the context allows (_encode).
+    return {"max_tokens": _number(body, "max_tokens", int, 1, MOST_TOKENS, None),
+            "default_tokens": 16 if "messages" not in body else 256,
             "temperature": _number(body, "temperature", float, 0, 2, 1.0),
             "top_p": _number(body, "top_p", float, 0, 1, 1.0),
             "seed": _number(body, "seed", int, -2**63, 2**63 - 1, None),
@@ -182,6 +184,8 @@ async def _tokens(served: Served, prompt: list[int], settings: dict):
 
 def _encode(served: Served, text: str, settings: dict) -> list[int]:
     ids = served.tokenizer.encode(text)
+    if settings["max_tokens"] is None:
+        settings["max_tokens"] = max(1, min(settings["default_tokens"], served.context - len(ids)))
     if len(ids) + settings["max_tokens"] > served.context:
         raise ApiError(400, f"This model's maximum context length is {served.context} tokens. "
                             f"However, you requested {len(ids) + settings['max_tokens']} tokens "
