@@ -87,11 +87,7 @@ def judge(inputs, outputs, fixtures_dir):
     for i, (prompt, mine) in enumerate(zip(plan.prompts, np.split(tokens, np.cumsum(counts)[:-1]))):
         if ((mine < 0) | (mine >= vocab)).any():
             return f"{what}: request {i} holds token ids outside 0 .. {vocab - 1}"
-        logits = llama.logits(np.concatenate([prompt, mine])[None], fx.weights, fx.config)[0]
-        for k, token in enumerate(mine):
-            best = logits[len(prompt) - 1 + k]
-            if best[token] < best.max() - LOGITS_ATOL:
-                return (f"{what}: request {i}'s token {k + 1} is {int(token)}; alone the most likely "
-                        f"one there is {int(np.argmax(best))} (logit {best.max():.4f}; yours "
-                        f"{best[token]:.4f})")
+        problem = llama.greedy_problem(prompt, mine, fx.weights, fx.config, LOGITS_ATOL)
+        if problem:
+            return f"{what}: request {i}'s {problem}"
     return None
