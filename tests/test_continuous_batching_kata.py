@@ -8,8 +8,6 @@ reference solution (MUTANTS); the correct files in tests/learners/ are written d
 from __future__ import annotations
 
 import functools
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,7 +16,7 @@ import bothways
 from checker import fixture_files
 from checker.course.kata24_continuous_batching import kit
 from checker.models import llama, llama_data
-from conftest import LEARNERS, REPO, mutate
+from conftest import REPO
 
 KATA = 24
 FIXTURES = REPO / "fixtures"
@@ -61,16 +59,9 @@ MUTANTS = {
 }
 
 
-def _learner_file(learner: str) -> Path:
-    if learner not in MUTANTS:
-        return LEARNERS / learner
-    replacements, _ = MUTANTS[learner]
-    return mutate(KATA, replacements, Path(tempfile.mkdtemp(prefix="kata-mutant-")))
-
-
 @functools.lru_cache(maxsize=None)
 def _check(learner: str):
-    return bothways.check(KATA, _learner_file(learner))
+    return bothways.check(KATA, bothways.learner_file(KATA, learner, MUTANTS))
 
 
 def test_the_reference_solution_passes():
