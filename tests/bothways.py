@@ -13,7 +13,7 @@ from pathlib import Path
 from checker.curriculum import load_curriculum
 from checker.check.runner import run_kata
 from checker.dev.verify import solution_katas
-from conftest import REPO
+from conftest import LEARNERS, REPO, mutate
 
 
 @functools.lru_cache(maxsize=None)
@@ -45,3 +45,12 @@ def assert_fails_by_name(result, name: str, text: str | None = None) -> None:
     failures = [t for t in result.tests if t["status"] != "pass"]
     assert failures and all(t.get("message") for t in failures), describe(result)
     assert re.search(name, describe(result) if text is None else text), describe(result)
+
+
+def learner_file(number: int, learner: str, mutants: dict) -> Path:
+    """tests/learners/LEARNER, or, when it names one of `mutants` (name -> ([(old, new), ...],
+    what the check must say)), kata NUMBER's reference solution with that mistake put in."""
+    if learner not in mutants:
+        return LEARNERS / learner
+    replacements, _ = mutants[learner]
+    return mutate(number, replacements, Path(tempfile.mkdtemp(prefix="kata-mutant-")))

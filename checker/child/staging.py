@@ -39,6 +39,32 @@ def batched(call, sources=()):
         return call()
 
 
+class Unstaged(BaseException):
+    """A staged call failed, and must not simply run again: it may have changed state (a KV
+    cache appended to). The caller starts over, op by op. A BaseException, so that a learner's
+    `except Exception` does not swallow it."""
+
+
+def staged(call):
+    """call() as one graph, or Unstaged when that fails (nothing is run again here)."""
+    from max.experimental.realization_context import EagerRealizationContext, realization_context
+
+    from checker.child.compiles import staged_executor
+
+    try:
+        with EagerRealizationContext(staged_executor()) as context, realization_context(context):
+            return call()
+    except Exception:  # noqa: BLE001 - the op-by-op run gives the learner's own error
+        raise Unstaged from None
+
+
+def call_model(model, plain: bool, *args, **kwargs):
+    """model(*args, **kwargs), as one graph unless `plain` (Unstaged when staging fails)."""
+    if plain:
+        return model(*args, **kwargs)
+    return staged(lambda: model(*args, **kwargs))
+
+
 def weights_of(module) -> tuple:
     """The realized tensors among a module's parameters (its loaded weights), for batched();
     () when it has none or is not a MAX module."""

@@ -29,7 +29,7 @@ def new_kata_command(slug: str, title: str | None) -> None:
 
     root = repo_root()
     written = new_kata(root, slug, title)
-    console.print(todo_list(len(load_curriculum(root).katas), written), markup=False,
+    console.print(todo_list(load_curriculum(root).katas[-1].number, written), markup=False,
                   highlight=False)
 
 

@@ -1,5 +1,6 @@
 """The learner's model at work: `kata run` (Part 1's GPT-2 writes), `kata chat` (Part 2's Llama
-answers), `kata setup` (MAX's kernels and SmolLM2's file, ahead of time).
+answers), `kata serve` (Part 4's scheduler behind an OpenAI-compatible server), `kata setup`
+(MAX's kernels and SmolLM2's file, ahead of time).
 
 Each runs the learner's code in a child process (checker/play/), so that a crash or an endless
 loop in it never takes `kata` down, and ends with `kata` (checker/child/lifeline.py).
@@ -62,6 +63,19 @@ def run_model(prompt: str, new_tokens: int, temperature: float, greedy: bool, se
                      style="yellow", markup=False, soft_wrap=True)
 
 
+def _unlocked(command: str, runs: str, force: bool):
+    """(curriculum, the kata that unlocks `kata COMMAND`, the passed numbers); LockedError
+    (exit 3) while that kata has not passed, unless forced."""
+    curriculum, store = course()
+    kata = curriculum.for_command(command)
+    passed = passed_numbers(load_progress(store))
+    if not force and kata.number not in passed:
+        raise LockedError(f"`kata {command}` {runs} kata {kata.number}, which has not passed yet. "
+                          f"Run `kata check {kata.number}` first, or `kata {command} --force` to run "
+                          "your katas as they are.")
+    return curriculum, kata, passed
+
+
 @click.command("chat")
 @click.argument("question", required=False)
 @click.option("--gguf", "gguf_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -89,13 +103,7 @@ def chat_command(question: str | None, gguf_path: Path | None, max_tokens: int, 
     from checker.models.smollm2 import ensure_gguf
     from checker.play import chat_setup
 
-    curriculum, store = course()
-    kata = curriculum.for_command("chat")
-    passed = passed_numbers(load_progress(store))
-    if not force and kata.number not in passed:
-        raise LockedError(f"`kata chat` runs your katas up to kata {kata.number}, which has not passed "
-                          f"yet. Run `kata check {kata.number}` first, or `kata chat --force` to run "
-                          "them as they are.")
+    curriculum, kata, passed = _unlocked("chat", "runs your katas up to", force)
     settings = {name: value for name, value in (("top_k", top_k), ("top_p", top_p), ("min_p", min_p),
                 ("repetition_penalty", repetition_penalty)) if value is not None}
     sampler = chat_setup.sampler_kata(curriculum, passed, settings, temperature, force)
@@ -134,4 +142,38 @@ def setup(everything: bool) -> None:
     sys.exit(code)
 
 
-COMMANDS = [run_model, chat_command, setup]
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--max-batch-size", type=click.IntRange(1, 64), default=8, show_default=True,
+              help="Your scheduler's slots: requests decoded together.")
+@click.option("--gguf", "gguf_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="SmolLM2-135M-Instruct's GGUF file, if you have it (default: fetched once).")
+@click.option("--tiny", is_flag=True, help="Serve the course's tiny seeded Llama instead (fast, "
+                                           "random weights: for trying the server and the tests).")
+@click.option("--force", is_flag=True, help="Run even though the katas have not all passed.")
+def serve_command(host: str, port: int, max_batch_size: int, gguf_path: Path | None, tiny: bool,
+                  force: bool) -> None:
+    """An OpenAI-compatible server (/v1/chat/completions, /v1/completions, /v1/models) running
+    your own model, KV cache, sampler and scheduler."""
+    from checker.models.smollm2 import ensure_gguf
+    from checker.play import chat_setup
+
+    curriculum, kata, passed = _unlocked("serve", "runs your scheduler from", force)
+    gguf = ensure_gguf(gguf_path, echo=lambda text: errors.print(text, style="dim", markup=False))
+    model_kata = curriculum.get(kata.uses[-1]) if kata.uses else kata  # the batched model's kata
+    env = protocol.child_env(curriculum.root, **{Env.SCHEDULER_MODULE: kata.module,
+                                                 Env.MODEL_MODULE: model_kata.module,
+                                                 Env.LOADER_MODULE: curriculum.for_command("chat").module})
+    sampler = chat_setup.sampler_kata(curriculum, passed, {}, 1.0, force)
+    if sampler is not None:
+        env[Env.SAMPLER_MODULE] = sampler.module
+    with warmer.foreground():  # no background warm-up beside the server
+        done = subprocess.run([sys.executable, "-m", "checker.play.serve.child", host, str(port),
+                               str(max_batch_size), "tiny" if tiny else str(gguf)],
+                              cwd=curriculum.root, env=env)
+    if done.returncode != 0:
+        sys.exit(EXIT_FAIL)
+
+
+COMMANDS = [run_model, chat_command, serve_command, setup]

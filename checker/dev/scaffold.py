@@ -28,7 +28,7 @@ def new_kata(root: Path, slug: str, title: str | None = None) -> list[str]:
                         "e.g. rms-norm.")
     if any(k.slug == slug for k in curriculum.katas):
         raise KataError(f"A kata with the slug `{slug}` exists already.")
-    number = len(curriculum.katas) + 1
+    number = max((k.number for k in curriculum.katas), default=0) + 1  # after the last, holes or not
     title = title or slug.replace("-", " ").capitalize()
     folder = f"checker/course/kata{number:02d}_{slug.replace('-', '_')}"
     names = {"number": number, "title": title, "slug": slug, "file": f"katas/step_{number:02d}.py",

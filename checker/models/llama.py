@@ -497,3 +497,16 @@ def greedy_alone(prompt, max_new_tokens: int, weights, cfg, eos_token_id=None) -
         if token == eos_token_id:
             break
     return new
+
+
+def greedy_problem(prompt, tokens, weights, cfg, atol: float) -> str | None:
+    """Whether `tokens` are a greedy continuation of `prompt` alone: each token's logit within atol
+    of the best after the prompt and the earlier tokens (float32 near-ties pass). None, or "token
+    K is T, but alone the most likely one there is ..." for the first that is not."""
+    table = logits(np.concatenate([prompt, tokens])[None], weights, cfg)[0]
+    for step, token in enumerate(tokens):
+        best = table[len(prompt) - 1 + step]
+        if best[token] < best.max() - atol:
+            return (f"token {step + 1} is {int(token)}, but alone the most likely one there is "
+                    f"{int(np.argmax(best))} (logit {best.max():.4f}; yours {best[token]:.4f})")
+    return None

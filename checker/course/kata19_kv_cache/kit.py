@@ -17,36 +17,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from checker import diagnose
+from checker.child.staging import Unstaged, call_model
 from checker.child.testkit import (FAILED, attempt, build, expect, expect_close, ids_tensor,
                                    root, run, tensor)
 
 LOGITS_ATOL = 1e-3  # as kata 17: logits of size ~15 in float32; a correct model is within 1e-4
 KEYS_ATOL = 1e-4  # cached keys and values up to ~5 in float32 (the reference: within 1e-6 + 1e-4 * |expected|)
 KV_SHAPE = (1, 2, 16)  # (batch, kv_heads, head_dim) of the tiny Llama's keys
-
-
-class Unstaged(BaseException):
-    """A staged call failed: the sequence starts again, op by op. A BaseException, so that a
-    learner's `except Exception` in generate does not swallow it."""
-
-
-def _staged(call):
-    from max.experimental.realization_context import EagerRealizationContext, realization_context
-
-    from checker.child.compiles import staged_executor
-
-    try:
-        with EagerRealizationContext(staged_executor()) as context, realization_context(context):
-            return call()
-    except Exception:  # noqa: BLE001 - the op-by-op run gives the learner's own error
-        raise Unstaged from None
-
-
-def call_model(model, plain: bool, *args, **kwargs):
-    """model(*args, **kwargs), as one graph unless `plain`."""
-    if plain:
-        return model(*args, **kwargs)
-    return _staged(lambda: model(*args, **kwargs))
 
 
 # Where MAX advises "an explicit rebind" (two sizes that do not broadcast), kata 19's likely cause.

@@ -18,7 +18,8 @@ import numpy as np
 
 from checker.child.testkit import build, ids_tensor
 from checker.models import llama
-from checker.course.kata19_kv_cache.kit import Unstaged, call_model, failure, logits_of, token_list
+from checker.child.staging import Unstaged, call_model
+from checker.course.kata19_kv_cache.kit import failure, logits_of, token_list
 
 LOGITS_ATOL = 1e-3  # as katas 17 and 19: logits of size ~15 in float32; a correct model is within 1e-4
 

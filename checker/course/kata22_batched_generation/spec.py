@@ -134,11 +134,7 @@ def judge_generated(inputs, outputs, fx) -> str | None:
         if len(tokens) != stop:
             return (f"{what}: row {row} returned {len(tokens)} tokens; it should stop after its "
                     f"own end-of-sequence token or after {MAX_NEW}: {stop}")
-        logits = llama.logits(np.concatenate([prompt, tokens])[None], fx.weights, fx.config)[0]
-        for step, token in enumerate(tokens):
-            best = logits[len(prompt) - 1 + step]
-            if best[token] < best.max() - LOGITS_ATOL:
-                return (f"{what}: row {row}'s token {step + 1} is {int(token)}, but alone the most "
-                        f"likely one there is {int(np.argmax(best))} (logit {best.max():.4f}; yours "
-                        f"{best[token]:.4f})")
+        problem = llama.greedy_problem(prompt, tokens, fx.weights, fx.config, LOGITS_ATOL)
+        if problem:
+            return f"{what}: row {row}'s {problem}"
     return None

@@ -1,0 +1,1 @@
+"""Kata 24: Continuous batching"""
