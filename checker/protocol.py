@@ -56,12 +56,15 @@ class Env:
     CACHE_MODULE = "KATA_CACHE_MODULE"  # the learner's KV cache kata, once it passes
     SAMPLER_MODULE = "KATA_SAMPLER_MODULE"  # the learner's sampler kata, once it passes
     SAMPLING = "KATA_SAMPLING"  # the sampler's settings, as JSON
+    SPECULATIVE_MODULE = "KATA_SPECULATIVE_MODULE"  # the learner's speculative decoding kata, once it passes
+    SPECULATIVE = "KATA_SPECULATIVE"  # kata chat --speculative's drafter: prompt-lookup or early-exit
     TIMINGS = "KATA_TIMINGS"  # where kata chat's child writes how long each part of its start took (bench)
 
     SECRETS = (RESULT_FILE, TOKEN, FRESH_IN, FRESH_OUT)
     # Named by the parent per run: never inherited from the parent's own environment.
     PER_RUN = (FILE, MODULE, PACKAGE, DEPS_DIR, USES_MAX, STATUS_DIR, *SECRETS, MODEL_MODULE,
-               GENERATE_MODULE, LOADER_MODULE, CACHE_MODULE, SAMPLER_MODULE, SAMPLING)
+               GENERATE_MODULE, LOADER_MODULE, CACHE_MODULE, SAMPLER_MODULE, SAMPLING,
+               SPECULATIVE_MODULE, SPECULATIVE)
 
 
 def child_env(root: Path, **variables: str) -> dict[str, str]:

@@ -220,12 +220,7 @@ def expected_rounds(prompt: list, greedy: list, max_new: int, eos, rounds: list)
         if r.fed != want:
             return (f"call {number} was given {r.fed}; expected the ids the cache has not seen "
                     f"({ids[cached:]}) then the draft ({r.draft}).")
-        agree = 0
-        while agree < len(r.draft) and emitted + agree < len(greedy) and r.draft[agree] == greedy[emitted + agree]:
-            agree += 1
-        out = greedy[emitted:emitted + agree + 1][:max_new - emitted]
-        if eos is not None and eos in out:
-            out = out[:out.index(eos) + 1]
+        out = kept(r.draft, greedy, emitted, max_new, eos)
         cached_ok = len(ids) + len(r.draft)  # what the cache holds after this call, uncropped
         ids += out
         emitted += len(out)
@@ -249,12 +244,17 @@ def accepted_implied(prompt: list, greedy: list, max_new: int, eos, rounds: list
     """Each round's accepted count, from its draft and the greedy tokens."""
     out, emitted = [], 0
     for r in rounds:
-        agree = 0
-        while agree < len(r.draft) and emitted + agree < len(greedy) and r.draft[agree] == greedy[emitted + agree]:
-            agree += 1
-        kept = greedy[emitted:emitted + agree + 1][:max_new - emitted]
-        if eos is not None and eos in kept:
-            kept = kept[:kept.index(eos) + 1]
-        out.append(len(kept) - 1)
-        emitted += len(kept)
+        tokens = kept(r.draft, greedy, emitted, max_new, eos)
+        out.append(len(tokens) - 1)
+        emitted += len(tokens)
     return out
+
+
+def kept(draft: list, greedy: list, emitted: int, max_new: int = 1 << 30, eos=None) -> list:
+    """What a round keeps after `emitted` greedy tokens: the draft's prefix that agrees with the
+    greedy tokens, then the bonus token, cut at max_new and right after eos."""
+    agree = 0
+    while agree < len(draft) and emitted + agree < len(greedy) and draft[agree] == greedy[emitted + agree]:
+        agree += 1
+    out = greedy[emitted:emitted + agree + 1][:max_new - emitted]
+    return out[:out.index(eos) + 1] if eos is not None and eos in out else out

@@ -22,7 +22,7 @@ from . import kit
 PERFECT_DRAFT = 4  # tokens the perfect drafter proposes
 USELESS_TOKENS = 8  # new tokens in the runs whose rounds emit one token each (fewer calls)
 RANDOM_TOKENS = 12
-EARLY_TOKENS = 8
+EARLY_TOKENS = 12  # the first rounds that accept drafted tokens come after 7 tokens
 
 
 def _golden():
@@ -138,11 +138,7 @@ def _logits_match(what, rounds, prompt, greedy) -> bool:
                           "speculation holds: the first max_length positions' keys AND values, in "
                           "every layer.")
             return False
-        agree = 0
-        while agree < len(r.draft) and emitted + agree < len(greedy) \
-                and r.draft[agree] == greedy[emitted + agree]:
-            agree += 1
-        out = greedy[emitted:emitted + agree + 1]
+        out = kit.kept(r.draft, greedy, emitted)
         ids += out
         emitted += len(out)
     return True
@@ -300,7 +296,7 @@ def test_acceptance_probabilities(learner):
     for tokens in ACCEPT_TOKENS:
         what = f"acceptance_probabilities({tokens}, draft_probs, target_probs)"
         got = attempt(what, lambda: learner.acceptance_probabilities(tokens, kit.SAMPLE_Q.copy(), kit.SAMPLE_P.copy()))
-        if got is FAILED:
+        if got is FAILED or not expect(got is not None, f"{what} returned None. Did you forget a `return` statement?"):
             return
         rows = np.arange(len(tokens))
         want = np.minimum(1.0, kit.SAMPLE_P[rows, tokens] / kit.SAMPLE_Q[rows, tokens])
@@ -316,7 +312,7 @@ def test_residual_distribution(learner):
     """max(0, p - q) normalised, for both drafted positions."""
     what = "residual_distribution(target_probs[:2], draft_probs)"
     got = attempt(what, lambda: learner.residual_distribution(kit.SAMPLE_P[:2].copy(), kit.SAMPLE_Q.copy()))
-    if got is FAILED:
+    if got is FAILED or not expect(got is not None, f"{what} returned None. Did you forget a `return` statement?"):
         return
     raw = kit.unnormalised_residual(kit.SAMPLE_P[:2], kit.SAMPLE_Q)
     expect_close(what, np.asarray(got, dtype=np.float64), raw / raw.sum(axis=-1, keepdims=True), atol=1e-9,
