@@ -6,6 +6,7 @@ says its acceptance rate."""
 from __future__ import annotations
 
 import re
+import textwrap
 
 from checker.curriculum import load_curriculum
 from checker.errors import EXIT_LOCKED, EXIT_PASS, EXIT_SETUP
@@ -57,3 +58,50 @@ def test_speculative_chat_answers_as_plain_greedy(course):
     assert "The capital of France is Paris." in out, out + err
     assert re.search(ACCEPTANCE, err), err
     assert f"{kata.number} (speculative decoding, prompt-lookup)" in err, err
+
+
+VERIFY_CHILD = textwrap.dedent("""
+    from checker.child import sigint
+    sigint.install()
+    import json, os, sys, importlib
+    from pathlib import Path
+    import numpy as np
+    from checker.play.decode import Verifier, with_weights
+    from checker.play import speculative
+    from checker.curriculum import load_curriculum
+    course = Path(os.environ["KATA_ROOT"])
+    curriculum = load_curriculum(course)
+    cached = importlib.import_module(curriculum.provider("cache").module)
+    spec = importlib.import_module(curriculum.provider("speculative").module)
+    fixtures = course / "fixtures"
+    config = cached.LlamaConfig(**json.loads((fixtures / "llama_config.json").read_text()))
+    state = dict(np.load(fixtures / "llama_weights.npz"))
+    state["lm_head.weight"] = state["model.embed_tokens.weight"]
+    verifier = Verifier(with_weights(cached.CachedLlamaForCausalLM, config, state), spec.KVCache, config)
+    prompt, new = json.loads(sys.argv[1]), int(sys.argv[2])
+    draft = lambda ids: spec.prompt_lookup(ids, num_tokens=5, max_ngram_size=2)
+    runs = [speculative.generate(spec, verifier, prompt, new, None, draft) for _ in range(2)]
+    print(json.dumps({"runs": runs, "path": verifier.path, "note": speculative.acceptance_note(runs[0])}))
+""")
+
+
+def test_the_verifier_runs_the_learners_speculative_decoding_as_hugging_face(course):
+    """decode.Verifier (their model and cache compiled, every position's logits) under their
+    speculative_generate and prompt_lookup, through speculative.VerifiedModel: kata 23's golden
+    prompt gives Hugging Face's greedy tokens and its prompt lookup's accepted counts, twice (a
+    second run starts from a fresh cache of theirs: the compiled one is cropped to it)."""
+    from checker import fixture_files
+    from test_decode import _decode
+
+    kata = _speculative_kata(course)
+    for number in range(1, kata.number + 1):
+        place_solution(course, number)
+    g = fixture_files.load(course / "fixtures", "golden/step_23.npz")
+    result, output = _decode(course, g["prompt_ids"].tolist(), len(g["greedy_ids"]), VERIFY_CHILD)
+    assert result is not None, output
+    assert result["path"] == "compiled", output
+    for run in result["runs"]:
+        assert run["tokens"] == g["greedy_ids"].tolist(), output
+        assert run["accepted"] == g["lookup_accepted"].tolist(), output
+        assert run["calls"] == len(g["lookup_accepted"]), output
+    assert re.search(ACCEPTANCE, result["note"]), output
