@@ -13,7 +13,7 @@ from pathlib import Path
 from checker.curriculum import load_curriculum
 from checker.check.runner import run_kata
 from checker.dev.verify import solution_katas
-from conftest import REPO
+from conftest import LEARNERS, REPO, mutate
 
 
 @functools.lru_cache(maxsize=None)
@@ -27,6 +27,14 @@ def check(number: int, learner_file: Path):
     curriculum = load_curriculum(REPO)
     return run_kata(curriculum, curriculum.get(number), learner_file=learner_file,
                     deps_dir=solutions())
+
+
+def learner_file(number: int, learner: str, mutants: dict) -> Path:
+    """tests/learners/LEARNER, or the mutant of kata NUMBER's solution that `mutants` names
+    (file name -> ([(old, new), ...], what the check must say))."""
+    if learner not in mutants:
+        return LEARNERS / learner
+    return mutate(number, mutants[learner][0], Path(tempfile.mkdtemp(prefix="kata-mutant-")))
 
 
 def describe(result) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +20,7 @@ import pytest
 import bothways
 from checker import fixture_files
 from checker.models import llama, llama_data
-from conftest import LEARNERS, REPO, mutate
+from conftest import REPO
 
 KATA = 23
 FIXTURES = REPO / "fixtures"
@@ -55,16 +54,9 @@ MUTANTS = {
 }
 
 
-def _learner_file(learner: str) -> Path:
-    if learner not in MUTANTS:
-        return LEARNERS / learner
-    replacements, _ = MUTANTS[learner]
-    return mutate(KATA, replacements, Path(tempfile.mkdtemp(prefix="kata-mutant-")))
-
-
 @functools.lru_cache(maxsize=None)
 def _check(learner: str):
-    return bothways.check(KATA, _learner_file(learner))
+    return bothways.check(KATA, bothways.learner_file(KATA, learner, MUTANTS))
 
 
 def test_the_reference_solution_passes():
