@@ -233,14 +233,6 @@ def _kind_name(kind: object) -> str:
     return names.get(kind, str(kind))
 
 
-def _hole_before(katas: list[Kata], index: int) -> bool:
-    """Numbers skip ahead at katas[index] and run on in order after it: a kata still being
-    written on another branch (e.g. one merged later), not a list out of order."""
-    numbers = [kata.number for kata in katas[index - 1 if index else 0:]]
-    return index > 0 and numbers[1] > numbers[0] + 1 and all(
-        b == a + 1 for a, b in zip(numbers[1:], numbers[2:]))
-
-
 def _check_order(katas: list[Kata], where: str) -> None:
     seen: dict[int, int] = {}
     slugs: set[str] = set()
@@ -254,7 +246,7 @@ def _check_order(katas: list[Kata], where: str) -> None:
         if kata.slug in slugs:
             raise CurriculumError(f"{where}: the slug `{kata.slug}` appears twice.")
         slugs.add(kata.slug)
-        if kata.number != position and not _hole_before(katas, position - 1):
+        if kata.number != position:
             raise CurriculumError(
                 f"{where}: entry {position} is kata {kata.number}; katas must be numbered "
                 "1, 2, 3, ... in order."

@@ -58,6 +58,8 @@ class Env:
     CACHE_MODULE = "KATA_CACHE_MODULE"  # the learner's KV cache kata, once it passes
     SAMPLER_MODULE = "KATA_SAMPLER_MODULE"  # the learner's sampler kata, once it passes
     SAMPLING = "KATA_SAMPLING"  # the sampler's settings, as JSON
+    SPECULATIVE_MODULE = "KATA_SPECULATIVE_MODULE"  # the learner's speculative decoding kata, once it passes
+    SPECULATIVE = "KATA_SPECULATIVE"  # kata chat --speculative's drafter: prompt-lookup or early-exit
     SCHEDULER_MODULE = "KATA_SCHEDULER_MODULE"  # the learner's scheduler kata (kata serve)
     TIMINGS = "KATA_TIMINGS"  # where kata chat's child writes how long each part of its start took (bench)
 
@@ -65,7 +67,7 @@ class Env:
     # Named by the parent per run: never inherited from the parent's own environment.
     PER_RUN = (FILE, MODULE, PACKAGE, DEPS_DIR, USES_MAX, STATUS_DIR, *SECRETS, MODEL_MODULE,
                GENERATE_MODULE, LOADER_MODULE, CACHE_MODULE, SAMPLER_MODULE, SAMPLING,
-               SCHEDULER_MODULE)
+               SPECULATIVE_MODULE, SPECULATIVE, SCHEDULER_MODULE)
 
 
 def child_env(root: Path, **variables: str) -> dict[str, str]:

@@ -29,6 +29,14 @@ def check(number: int, learner_file: Path):
                     deps_dir=solutions())
 
 
+def learner_file(number: int, learner: str, mutants: dict) -> Path:
+    """tests/learners/LEARNER, or the mutant of kata NUMBER's solution that `mutants` names
+    (file name -> ([(old, new), ...], what the check must say))."""
+    if learner not in mutants:
+        return LEARNERS / learner
+    return mutate(number, mutants[learner][0], Path(tempfile.mkdtemp(prefix="kata-mutant-")))
+
+
 def describe(result) -> str:
     return f"{result.status}: {result.message}\n" + "\n".join(
         f"{t['name']}: {t.get('message')}" for t in result.tests if t["status"] != "pass")

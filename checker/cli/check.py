@@ -156,6 +156,8 @@ def after(curriculum: Curriculum, kata: Kata, result: CheckResult) -> None:
         console.print(escape(texts.CHAT_CACHED), style="bold green", soft_wrap=True)
     elif kata.provides == "sampler":
         console.print(escape(texts.SAMPLER), style="bold green", soft_wrap=True)
+    elif kata.provides == "speculative":
+        console.print(escape(texts.SPECULATIVE), style="bold green", soft_wrap=True)
     if not later:
         console.print("[bold green]That was the last kata.[/]")
     elif result.first_pass:

@@ -93,10 +93,13 @@ def _unlocked(command: str, runs: str, force: bool):
               help="Drop tokens less likely than this times the most likely one (your own sampler).")
 @click.option("--repetition-penalty", type=click.FloatRange(min=0.0, min_open=True), default=None,
               help="Above 1, tokens already in the conversation get less likely (your own sampler).")
+@click.option("--speculative", type=click.Choice(["prompt-lookup", "early-exit"]), default=None,
+              help="Decode with your speculative decoding and this drafter (greedy: the same "
+                   "tokens); chat reports the acceptance rate.")
 @click.option("--force", is_flag=True, help="Run even though the katas have not all passed.")
 def chat_command(question: str | None, gguf_path: Path | None, max_tokens: int, temperature: float,
                  top_k: int | None, top_p: float | None, min_p: float | None,
-                 repetition_penalty: float | None, force: bool) -> None:
+                 repetition_penalty: float | None, speculative: str | None, force: bool) -> None:
     """Your own Llama with SmolLM2-135M-Instruct's weights: one QUESTION, or a chat.
 
     Part 2's model; once Part 3's katas pass, with your KV cache and your sampler."""
@@ -107,6 +110,7 @@ def chat_command(question: str | None, gguf_path: Path | None, max_tokens: int, 
     settings = {name: value for name, value in (("top_k", top_k), ("top_p", top_p), ("min_p", min_p),
                 ("repetition_penalty", repetition_penalty)) if value is not None}
     sampler = chat_setup.sampler_kata(curriculum, passed, settings, temperature, force)
+    spec_kata = chat_setup.speculative_kata(curriculum, passed, speculative, temperature, force)
     gguf = ensure_gguf(gguf_path, echo=lambda text: errors.print(text, style="dim", markup=False))
     model_kata = curriculum.get(kata.uses[-1]) if kata.uses else kata
     env = protocol.child_env(curriculum.root, **{Env.MODEL_MODULE: model_kata.module,
@@ -116,7 +120,12 @@ def chat_command(question: str | None, gguf_path: Path | None, max_tokens: int, 
     cache = chat_setup.cache_kata(curriculum, passed)
     if cache is not None:  # the learner's own KV cache: only new tokens go through the model
         env[Env.CACHE_MODULE] = cache.module
-    errors.print(chat_setup.banner(curriculum, kata, sampler, temperature, settings, gguf.name, cache),
+    if spec_kata is not None:  # their crop-able KVCache and speculative_generate, over their cache kata
+        cache = cache or curriculum.provider("cache")
+        env.update({Env.CACHE_MODULE: cache.module, Env.SPECULATIVE_MODULE: spec_kata.module,
+                    Env.SPECULATIVE: speculative})
+    errors.print(chat_setup.banner(curriculum, kata, sampler, temperature, settings, gguf.name, cache,
+                                   (spec_kata, speculative) if spec_kata else None),
                  style="dim", markup=False, soft_wrap=True)
     with warmer.foreground():
         done = subprocess.run([sys.executable, "-m", "checker.play.chat_child", str(gguf),

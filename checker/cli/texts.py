@@ -15,5 +15,9 @@ CHAT = ("Your own Llama now runs SmolLM2-135M-Instruct's real weights: talk to i
         "or ask it one thing: `kata chat \"What is the capital of France?\"`.")
 SAMPLER = ("`kata chat` now draws each token with your own sample_next_token: try `kata chat "
            "--temperature 0.8 --top-p 0.9 --repetition-penalty 1.2 \"Tell me a story\"`.")
+SPECULATIVE = ("`kata chat --speculative prompt-lookup` (or `early-exit`) now decodes with your own "
+               "speculative decoding, the same tokens as without it, and says its acceptance rate: try "
+               "`kata chat --speculative prompt-lookup \"Repeat exactly: the quick brown fox jumps over "
+               "the lazy dog.\"`.")
 CHAT_CACHED = ("`kata chat` now runs your model with your own KV cache: after the question, each new "
                "token alone goes through the model. Try `kata chat \"What is the capital of France?\"`.")

@@ -141,6 +141,33 @@ def reply(model, tokenizer, messages, max_tokens: int, choose) -> tuple[str, int
             time.monotonic() - started, ended)
 
 
+def reply_speculative(model, tokenizer, messages, max_tokens: int) -> tuple[str, int, float, bool]:
+    """reply() by the learner's speculative_generate and drafter (greedy: the same tokens), the
+    kept tokens streamed at each round; then its acceptance rate."""
+    import importlib
+
+    from checker.play import speculative
+
+    module = importlib.import_module(os.environ[Env.SPECULATIVE_MODULE])
+    prompt = tokenizer.encode(tokenizer.apply_chat_template(messages, add_generation_prompt=True))
+    stream, eos = Streamer(tokenizer), tokenizer.eos_token_id
+
+    def show(ids):  # the tokens kept so far, beyond the prompt and what is shown
+        for token in ids[len(prompt) + len(stream.ids):]:
+            if token != eos:
+                stream(token)
+
+    started = time.monotonic()
+    draft = speculative.drafter(module, os.environ[Env.SPECULATIVE], model)
+    run = speculative.generate(module, model, prompt, max_tokens, eos, draft, on_ids=show)
+    show(prompt + run["tokens"])
+    print(flush=True)
+    print(speculative.acceptance_note(run), file=sys.stderr, flush=True)
+    ended = bool(run["tokens"]) and run["tokens"][-1] == eos
+    return (tokenizer.decode(stream.ids, skip_special_tokens=True), len(stream.ids),
+            time.monotonic() - started, ended)
+
+
 def load_model(gguf: str, katas: Path, describe=None):
     """The learner's Llama with the file's weights, built by their own katas, ready to generate:
     compiled into one graph (minutes the first time on a machine), with their KV cache once it
@@ -169,10 +196,14 @@ def load_model(gguf: str, katas: Path, describe=None):
     def build():
         return decode.with_weights(model_class, config, state)
 
+    spec = os.environ.get(Env.SPECULATIVE_MODULE)
     if cached:
-        kind = "with a KV cache"
+        # speculative decoding: every new position's logits, and the learner's crop-able cache
+        kind = "with a KV cache" + (", every position" if spec else "")
         step = _kept_graph(graphs, key, katas, kind, state)
-        decoder = decode.Cached(None, models.KVCache, config, describe=describe, say=_say,
+        decoder_class = decode.Verifier if spec else decode.Cached
+        cache_class = importlib.import_module(spec).KVCache if spec else models.KVCache
+        decoder = decoder_class(None, cache_class, config, describe=describe, say=_say,
                                 build=build, step=step)
         decoder.prepare()
         if step is None and decoder.path == decode.COMPILED:
@@ -274,7 +305,10 @@ def main(argv: list[str]) -> int:
             if not text:
                 return 0
             messages.append({"role": "user", "content": text})
-            answer, tokens, seconds, ended = reply(model, tokenizer, messages, int(max_tokens), choose)
+            if os.environ.get(Env.SPECULATIVE_MODULE):
+                answer, tokens, seconds, ended = reply_speculative(model, tokenizer, messages, int(max_tokens))
+            else:
+                answer, tokens, seconds, ended = reply(model, tokenizer, messages, int(max_tokens), choose)
             messages.append({"role": "assistant", "content": answer})
             print(answer_note(tokens, seconds, int(max_tokens), ended), file=sys.stderr, flush=True)
             if question:

@@ -38,8 +38,33 @@ def cache_kata(curriculum: Curriculum, passed: set[int]) -> Kata | None:
     return kata if kata is not None and kata.available and kata.number in passed else None
 
 
+def speculative_kata(curriculum: Curriculum, passed: set[int], mode: str | None,
+                     temperature: float, force: bool) -> Kata | None:
+    """The kata whose speculative decoding chat runs for --speculative (curriculum.yaml's
+    `provides: speculative`), once it passes (or with --force). None without --speculative. It
+    decodes greedily (the same tokens as without it): sampling is refused."""
+    if mode is None:
+        return None
+    kata = curriculum.provider("speculative")
+    if kata is None or not kata.available:
+        raise KataError(f"--speculative {mode}: this course has no speculative decoding kata yet.")
+    if kata.number not in passed and not force:
+        raise LockedError(f"--speculative runs your speculative decoding, kata {kata.number} "
+                          f"({kata.title}), which has not passed yet. Run `kata check {kata.number}` "
+                          "first (or add --force to use it as it is).")
+    if temperature > 0:
+        raise KataError(f"--speculative {mode} decodes greedily (the same tokens as without it); "
+                        "leave out --temperature.")
+    cache = curriculum.provider("cache")
+    if cache is not None and cache.number not in passed and not force:
+        raise LockedError(f"--speculative needs your KV cache, kata {cache.number}: run `kata check "
+                          f"{cache.number}` first.")
+    return kata
+
+
 def banner(curriculum: Curriculum, kata: Kata, sampler: Kata | None, temperature: float,
-           settings: dict, gguf: str, cache: Kata | None = None) -> str:
+           settings: dict, gguf: str, cache: Kata | None = None,
+           speculative: tuple[Kata, str] | None = None) -> str:
     """What chat says at start: which of the learner's katas it runs, and how tokens are chosen."""
     model = [k.number for k in curriculum.prerequisites(kata)] + [kata.number]
     parts = [f"{spans(model)} (model)"]
@@ -47,6 +72,8 @@ def banner(curriculum: Curriculum, kata: Kata, sampler: Kata | None, temperature
         parts.append(f"{cache.number} (KV cache)")
     if sampler is not None:
         parts.append(f"{sampler.number} ({sampler.slug})")
+    if speculative is not None:
+        parts.append(f"{speculative[0].number} (speculative decoding, {speculative[1]})")
     if temperature > 0:
         own = curriculum.provider("sampler")
         how = "" if sampler is not None else (

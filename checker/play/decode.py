@@ -274,6 +274,59 @@ class Cached(_LearnersModel):
         return np.asarray(batched(call).to_numpy())[0, -1]
 
 
+class Verifier(Cached):
+    """Cached, giving the logits of every new position and able to forget positions: what
+    speculative decoding needs (checker.play.speculative). The same graph as Cached's but for its
+    output, compiled once per machine too."""
+
+    def _compile(self) -> None:
+        self.step = _compiled_or_none(self, "your model and KV cache", lambda: compile_step(
+            self.model, self.cache_class, self.layers, self.kv_heads, self.head_dim, every=True))
+        self.path = STAGED if self.step is None else COMPILED
+
+    def crop(self, length: int) -> None:
+        """Forgets every position from `length` on."""
+        from max.driver import Buffer
+
+        if length >= len(self.seen):
+            return
+        if self.path == COMPILED and self.past is not None:
+            self.past = [Buffer.from_numpy(np.ascontiguousarray(b.to_numpy()[:, :, :length]))
+                         for b in self.past]
+        elif self.cache is not None:
+            self.cache.crop(length)  # the learner's own (kata 23's KVCache)
+        self.seen = self.seen[:length]
+
+    def every_logits(self, new: list[int]) -> np.ndarray:
+        """(len(new), vocab): the logits after each of the new ids, which continue self.seen."""
+        self.prepare()
+        replay = list(new)
+        if self.path == COMPILED:
+            try:
+                logits = self._compiled(list(new)).reshape(len(new), -1)
+                self.seen = self.seen + list(new)
+                return logits
+            except Exception as exc:  # noqa: BLE001 - e.g. a length only this input has
+                self._fall_back(exc)
+                replay, self.past, self.cache, self.seen = self.seen + list(new), None, None, []
+        logits = self._staged_every(replay)[-len(new):]
+        self.seen = self.seen + replay
+        return logits
+
+    def _staged_every(self, new: list[int]) -> np.ndarray:
+        from checker.child.staging import batched, to_tensor
+
+        if self.cache is None:
+            self.cache = self.cache_class()
+        cache, before = self.cache, _attributes(self.cache)
+
+        def call():
+            _put_back(cache, before)
+            return self.model(to_tensor(np.array([new], dtype=np.int64)), cache)
+
+        return np.asarray(batched(call).to_numpy())[0]
+
+
 def compile_whole(model, length: int):
     """The learner's model without a cache as one compiled graph for one fixed length: ids
     (1, length) -> every position's logits (1, length, vocab)."""
@@ -292,8 +345,9 @@ def compile_whole(model, length: int):
     return Whole().compile(TensorType(DType.int64, (1, length), device=DeviceRef.CPU()))
 
 
-def compile_step(model, cache_class, layers: int, kv_heads: int, head_dim: int):
-    """The learner's model and cache as one compiled step (see the module's docstring)."""
+def compile_step(model, cache_class, layers: int, kv_heads: int, head_dim: int, every: bool = False):
+    """The learner's model and cache as one compiled step (see the module's docstring); with
+    `every`, the logits of every new position (speculative decoding verifies them all)."""
     from max.dtype import DType
     from max.experimental.nn import Module
     from max.graph import DeviceRef, TensorType
@@ -312,7 +366,7 @@ def compile_step(model, cache_class, layers: int, kv_heads: int, head_dim: int):
             missing = [layer for layer in range(layers) if layer not in after]
             if missing:
                 raise TypeError(f"the model never called cache.update(k, v, {missing[0]})")
-            last = logits[:, -1]  # only the last position predicts the next token
+            last = logits if every else logits[:, -1]  # else only the last position predicts
             return last, [after[i][0] for i in range(layers)], [after[i][1] for i in range(layers)]
 
     cpu = DeviceRef.CPU()

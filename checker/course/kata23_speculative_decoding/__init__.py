@@ -1,0 +1,1 @@
+"""Kata 23: Speculative decoding"""
