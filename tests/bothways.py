@@ -55,10 +55,33 @@ def assert_fails_by_name(result, name: str, text: str | None = None) -> None:
     assert re.search(name, describe(result) if text is None else text), describe(result)
 
 
-def learner_file(number: int, learner: str, mutants: dict) -> Path:
-    """tests/learners/LEARNER, or, when it names one of `mutants` (name -> ([(old, new), ...],
-    what the check must say)), kata NUMBER's reference solution with that mistake put in."""
-    if learner not in mutants:
-        return LEARNERS / learner
-    replacements, _ = mutants[learner]
-    return mutate(number, replacements, Path(tempfile.mkdtemp(prefix="kata-mutant-")))
+def kata_tests(number: int, correct: list[str], mutants: dict):
+    """The three tests of a kata's both-ways file, for `test_x, test_y, test_z = kata_tests(...)`
+    at its top level: its reference solution passes and the parent agrees; each file of `correct`
+    (in tests/learners/) passes; each of `mutants` fails by its name, without a traceback. Each
+    learner file is checked once per test process (a mutant may be asked about again)."""
+    import pytest
+
+    @functools.lru_cache(maxsize=None)
+    def checked(learner: str):
+        return check(number, learner_file(number, learner, mutants))
+
+    def test_the_reference_solution_passes():
+        result = check(number, REPO / load_curriculum(REPO).get(number).solution)
+        assert_passes(result)
+        assert result.fresh_judgement == "agreed", describe(result)
+
+    @pytest.mark.parametrize("learner", correct, ids=[c[:-3] for c in correct])
+    def test_correct_but_different_passes(learner):
+        result = checked(learner)
+        assert_passes(result)
+        assert result.fresh_judgement == "agreed", describe(result)
+
+    @pytest.mark.parametrize("learner", sorted(mutants), ids=[m[:-3] for m in sorted(mutants)])
+    def test_mistake_fails_by_name(learner):
+        result = checked(learner)
+        assert_fails_by_name(result, mutants[learner][1])
+        assert "Traceback" not in describe(result)
+
+    return checked, (test_the_reference_solution_passes, test_correct_but_different_passes,
+                     test_mistake_fails_by_name)

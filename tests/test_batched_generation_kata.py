@@ -9,9 +9,6 @@ solution (MUTANTS); the correct files in tests/learners/ are written differently
 
 from __future__ import annotations
 
-import functools
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,7 +16,7 @@ import pytest
 import bothways
 from checker import fixture_files
 from checker.models import llama, llama_data
-from conftest import LEARNERS, REPO, mutate
+from conftest import REPO
 
 KATA = 22
 FIXTURES = REPO / "fixtures"
@@ -84,36 +81,8 @@ MUTANTS = {
 }
 
 
-def _learner_file(learner: str) -> Path:
-    if learner not in MUTANTS:
-        return LEARNERS / learner
-    replacements, _ = MUTANTS[learner]
-    return mutate(KATA, replacements, Path(tempfile.mkdtemp(prefix="kata-mutant-")))
-
-
-@functools.lru_cache(maxsize=None)
-def _check(learner: str):
-    return bothways.check(KATA, _learner_file(learner))
-
-
-def test_the_reference_solution_passes():
-    result = bothways.check(KATA, REPO / "checker/course/kata22_batched_generation/solution.py")
-    bothways.assert_passes(result)
-    assert result.fresh_judgement == "agreed", bothways.describe(result)
-
-
-@pytest.mark.parametrize("learner", CORRECT, ids=[c[:-3] for c in CORRECT])
-def test_correct_but_different_passes(learner):
-    result = _check(learner)
-    bothways.assert_passes(result)
-    assert result.fresh_judgement == "agreed", bothways.describe(result)
-
-
-@pytest.mark.parametrize("learner", sorted(MUTANTS), ids=[m[:-3] for m in sorted(MUTANTS)])
-def test_mistake_fails_by_name(learner):
-    result = _check(learner)
-    bothways.assert_fails_by_name(result, MUTANTS[learner][1])
-    assert "Traceback" not in bothways.describe(result)
+_check, (test_the_reference_solution_passes, test_correct_but_different_passes,
+         test_mistake_fails_by_name) = bothways.kata_tests(KATA, CORRECT, MUTANTS)
 
 
 def test_unshifted_positions_fail_only_the_position_lines():

@@ -7,7 +7,6 @@ reference solution (MUTANTS); the correct files in tests/learners/ are written d
 
 from __future__ import annotations
 
-import functools
 
 import numpy as np
 import pytest
@@ -59,34 +58,13 @@ MUTANTS = {
 }
 
 
-@functools.lru_cache(maxsize=None)
-def _check(learner: str):
-    return bothways.check(KATA, bothways.learner_file(KATA, learner, MUTANTS))
-
-
-def test_the_reference_solution_passes():
-    result = bothways.check(KATA, REPO / "checker/course/kata24_continuous_batching/solution.py")
-    bothways.assert_passes(result)
-    assert result.fresh_judgement == "agreed", bothways.describe(result)
+_check, (test_the_reference_solution_passes, test_correct_but_different_passes,
+         test_mistake_fails_by_name) = bothways.kata_tests(KATA, CORRECT, MUTANTS)
 
 
 def test_the_skeleton_fails():
     result = bothways.check(KATA, REPO / "katas/step_24.py")
     assert result.status == "fail", bothways.describe(result)
-    assert "Traceback" not in bothways.describe(result)
-
-
-@pytest.mark.parametrize("learner", CORRECT, ids=[c[:-3] for c in CORRECT])
-def test_correct_but_different_passes(learner):
-    result = _check(learner)
-    bothways.assert_passes(result)
-    assert result.fresh_judgement == "agreed", bothways.describe(result)
-
-
-@pytest.mark.parametrize("learner", sorted(MUTANTS), ids=[m[:-3] for m in sorted(MUTANTS)])
-def test_mistake_fails_by_name(learner):
-    result = _check(learner)
-    bothways.assert_fails_by_name(result, MUTANTS[learner][1])
     assert "Traceback" not in bothways.describe(result)
 
 

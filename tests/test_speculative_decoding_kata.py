@@ -10,9 +10,7 @@ differently from it."""
 
 from __future__ import annotations
 
-import functools
 import importlib
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -54,29 +52,8 @@ MUTANTS = {
 }
 
 
-@functools.lru_cache(maxsize=None)
-def _check(learner: str):
-    return bothways.check(KATA, bothways.learner_file(KATA, learner, MUTANTS))
-
-
-def test_the_reference_solution_passes():
-    result = bothways.check(KATA, REPO / "checker/course/kata23_speculative_decoding/solution.py")
-    bothways.assert_passes(result)
-    assert result.fresh_judgement == "agreed", bothways.describe(result)
-
-
-@pytest.mark.parametrize("learner", CORRECT, ids=[c[:-3] for c in CORRECT])
-def test_correct_but_different_passes(learner):
-    result = _check(learner)
-    bothways.assert_passes(result)
-    assert result.fresh_judgement == "agreed", bothways.describe(result)
-
-
-@pytest.mark.parametrize("learner", sorted(MUTANTS), ids=[m[:-3] for m in sorted(MUTANTS)])
-def test_mistake_fails_by_name(learner):
-    result = _check(learner)
-    bothways.assert_fails_by_name(result, MUTANTS[learner][1])
-    assert "Traceback" not in bothways.describe(result)
+_check, (test_the_reference_solution_passes, test_correct_but_different_passes,
+         test_mistake_fails_by_name) = bothways.kata_tests(KATA, CORRECT, MUTANTS)
 
 
 def test_the_skeleton_fails():
