@@ -262,3 +262,17 @@ def test_warmup_killed_while_its_check_is_stopped_leaves_nothing(course, warm_ho
         os.kill(pid, signal.SIGKILL)
         assert _wait(lambda: not any(_alive(p) for p in checks | {pid}), 10), \
             [_cmdline(p) for p in checks if _alive(p)]
+
+
+def test_a_learners_check_holds_the_foreground_while_it_runs(course, warm_home):
+    """`kata check` takes warmer.foreground() for as long as it runs (the warm-up's cue to
+    pause), even with the warm-up switched off here, and lets it go when it ends."""
+    (course / "katas" / "step_01.py").write_text("import time\ntime.sleep(6)\n")
+    env = {**kata_env(course), "KATA_NO_WARM": "1"}
+    check = subprocess.Popen([sys.executable, "-c", "from checker.cli import main; main()", "check", "1"],
+                             cwd=course, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert _wait(warmer.learner_busy, 30)
+    finally:
+        check.wait(timeout=120)
+    assert not warmer.learner_busy()
