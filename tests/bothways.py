@@ -56,8 +56,8 @@ def assert_fails_by_name(result, name: str, text: str | None = None) -> None:
 
 
 def kata_tests(number: int, correct: list[str], mutants: dict):
-    """The three tests of a kata's both-ways file, for `test_x, test_y, test_z = kata_tests(...)`
-    at its top level: its reference solution passes and the parent agrees; each file of `correct`
+    """The four tests of a kata's both-ways file, to bind at its top level: its reference solution
+    passes and the parent agrees; its untouched skeleton fails cleanly; each file of `correct`
     (in tests/learners/) passes; each of `mutants` fails by its name, without a traceback. Each
     learner file is checked once per test process (a mutant may be asked about again)."""
     import pytest
@@ -71,6 +71,11 @@ def kata_tests(number: int, correct: list[str], mutants: dict):
         assert_passes(result)
         assert result.fresh_judgement == "agreed", describe(result)
 
+    def test_the_skeleton_fails():
+        result = check(number, REPO / load_curriculum(REPO).get(number).file)
+        assert result.status == "fail", describe(result)
+        assert "Traceback" not in describe(result)
+
     @pytest.mark.parametrize("learner", correct, ids=[c[:-3] for c in correct])
     def test_correct_but_different_passes(learner):
         result = checked(learner)
@@ -83,5 +88,12 @@ def kata_tests(number: int, correct: list[str], mutants: dict):
         assert_fails_by_name(result, mutants[learner][1])
         assert "Traceback" not in describe(result)
 
-    return checked, (test_the_reference_solution_passes, test_correct_but_different_passes,
-                     test_mistake_fails_by_name)
+    return checked, (test_the_reference_solution_passes, test_the_skeleton_fails,
+                     test_correct_but_different_passes, test_mistake_fails_by_name)
+
+
+def spec_of(number: int):
+    """Kata NUMBER's spec module (fresh inputs and the parent's judgement), as the checker loads it."""
+    from checker.check import fresh
+
+    return fresh.spec_of(load_curriculum(REPO).get(number))

@@ -81,7 +81,8 @@ MUTANTS = {
 }
 
 
-_check, (test_the_reference_solution_passes, test_correct_but_different_passes,
+_check, (test_the_reference_solution_passes, test_the_skeleton_fails,
+         test_correct_but_different_passes,
          test_mistake_fails_by_name) = bothways.kata_tests(KATA, CORRECT, MUTANTS)
 
 
@@ -171,10 +172,7 @@ def test_named_model_mistakes_are_far_from_the_answer():
 # ---- the parent's judgement of the fresh inputs (numpy only) ------------------------------------
 
 def _spec():
-    from checker.check import fresh
-    from checker.curriculum import load_curriculum
-
-    return fresh.spec_of(load_curriculum(REPO).get(KATA))
+    return bothways.spec_of(KATA)
 
 
 def _fresh(seed: int):
