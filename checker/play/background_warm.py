@@ -103,7 +103,10 @@ def _children(pid: int) -> list[int]:
                     if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
                         found.append(int(entry.name))
         return found
-    listed = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)  # macOS
+    try:  # macOS
+        listed = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+    except OSError:
+        return []
     return [int(line) for line in listed.stdout.split()]
 
 
@@ -118,7 +121,7 @@ def _stop_on_signal(signum, frame):
 
 
 def main(root: Path) -> int:
-    for attempt in range(LOCK_TRIES):
+    for _ in range(LOCK_TRIES):
         with warmer.lock() as mine:
             if mine:
                 return _warm(root)
