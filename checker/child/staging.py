@@ -58,6 +58,19 @@ def staged(call):
         raise Unstaged from None
 
 
+def staged_then_plain(run):
+    """run(plain=False), every model call in it as one graph (call_model); when one of them fails
+    (Unstaged), run(plain=True): the whole sequence again from the start, op by op, since the
+    first try may have changed state (a KV cache appended to). run's result; None when the staged
+    try failed and the plain one did too."""
+    for plain in (False, True):
+        try:
+            return run(plain)
+        except Unstaged:
+            continue
+    return None
+
+
 def call_model(model, plain: bool, *args, **kwargs):
     """model(*args, **kwargs), as one graph unless `plain` (Unstaged when staging fails)."""
     if plain:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from checker import diagnose
-from checker.child.staging import Unstaged, call_model
+from checker.child.staging import call_model, staged_then_plain
 from checker.child.testkit import (FAILED, attempt, build, expect, expect_close, ids_tensor,
                                    root, run, tensor)
 
@@ -94,34 +94,30 @@ def run_calls(learner, calls: list[np.ndarray], layers: int) -> list[Call] | Non
     the_model = model(learner)
     if the_model is None:
         return None
-    for plain in (False, True):
+
+    def run(plain: bool) -> list[Call] | None:
         cache = new_cache(learner)
         if cache is None:
             return None
         done: list[Call] = []
         watched = Watched(cache)
-        try:
-            for index, ids in enumerate(calls):
-                what = describe_call(index, calls)
-                call = Call(ids)
-                done.append(call)
-                try:
-                    value = call_model(the_model, plain, ids_tensor(ids), watched)
-                except Unstaged:
-                    raise
-                except Exception as exc:  # noqa: BLE001 - the learner's error is the message
-                    call.problem = failure(what, exc)
-                    return done
-                finally:
-                    call.updates = watched.take()
-                call.logits, call.problem = logits_of(value, what)
-                if call.logits is None:
-                    return done
-                call.lengths = [_length(cache, layer) for layer in range(layers)]
-            return done
-        except Unstaged:
-            continue
-    return None
+        for index, ids in enumerate(calls):
+            what = describe_call(index, calls)
+            call = Call(ids)
+            done.append(call)
+            try:
+                value = call_model(the_model, plain, ids_tensor(ids), watched)
+            except Exception as exc:  # noqa: BLE001 - the learner's error is the message
+                call.problem = failure(what, exc)
+                return done
+            finally:
+                call.updates = watched.take()
+            call.logits, call.problem = logits_of(value, what)
+            if call.logits is None:
+                return done
+            call.lengths = [_length(cache, layer) for layer in range(layers)]
+        return done
+    return staged_then_plain(run)
 
 
 def _length(cache, layer: int):
@@ -191,7 +187,8 @@ def run_filled(learner, keys: np.ndarray, values: np.ndarray, ids: np.ndarray, w
     the_model = model(learner)
     if the_model is None:
         return None
-    for plain in (False, True):
+
+    def run(plain: bool):
         cache = new_cache(learner)
         if cache is None:
             return None
@@ -202,13 +199,11 @@ def run_filled(learner, keys: np.ndarray, values: np.ndarray, ids: np.ndarray, w
         watched = Watched(cache)
         try:
             value = call_model(the_model, plain, ids_tensor(ids), watched)
-        except Unstaged:
-            continue
         except Exception as exc:  # noqa: BLE001 - the learner's error is the message
             return None, failure(what, exc), watched.take()
         logits, problem = logits_of(value, what)
         return logits, problem, watched.take()
-    return None
+    return staged_then_plain(run)
 
 
 # ---- generate, watched ---------------------------------------------------------------------
@@ -267,17 +262,16 @@ def run_generate(learner, prompt: list[int], new_tokens: int, eos: int | None = 
     if the_model is None:
         return None
     what = f"generate(model, prompt, {new_tokens}" + (f", eos_token_id={eos})" if eos is not None else ")")
-    for plain in (False, True):
+
+    def run(plain: bool) -> Generated:
         recorder = Recorder(the_model, plain)
         try:
             value = learner.generate(recorder, list(prompt), new_tokens, eos_token_id=eos)
-        except Unstaged:
-            continue
         except Exception as exc:  # noqa: BLE001 - the learner's error is the message
             return Generated(None, failure(what, exc), recorder.seen)
         tokens, problem = token_list(value, what)
         return Generated(tokens, problem, recorder.seen)
-    return None
+    return staged_then_plain(run)
 
 
 def token_list(value, what: str) -> tuple[list | None, str | None]:

@@ -18,7 +18,7 @@ import numpy as np
 
 from checker.child.testkit import build, ids_tensor
 from checker.models import llama
-from checker.child.staging import Unstaged, call_model
+from checker.child.staging import call_model, staged_then_plain
 from checker.course.kata19_kv_cache.kit import failure, logits_of, token_list
 
 LOGITS_ATOL = 1e-3  # as katas 17 and 19: logits of size ~15 in float32; a correct model is within 1e-4
@@ -86,32 +86,28 @@ def run_calls(learner, calls: list[Feed]) -> list[Call] | None:
     the_model = model(learner)
     if the_model is None:
         return None
-    for plain in (False, True):
+
+    def run(plain: bool) -> list[Call] | None:
         cache = new_cache(learner)
         if cache is None:
             return None
         done: list[Call] = []
-        try:
-            for index, feed in enumerate(calls):
-                call = Call(feed)
-                done.append(call)
-                what = describe_call(index, calls)
-                try:
-                    value = call_model(the_model, plain, ids_tensor(feed.ids), cache,
-                                       attention_mask=ids_tensor(feed.attention_mask),
-                                       position_ids=ids_tensor(feed.position_ids))
-                except Unstaged:
-                    raise
-                except Exception as exc:  # noqa: BLE001 - the learner's error is the message
-                    call.problem = failure(what, exc)
-                    return done
-                call.logits, call.problem = logits_of(value, what)
-                if call.logits is None:
-                    return done
-            return done
-        except Unstaged:
-            continue
-    return None
+        for index, feed in enumerate(calls):
+            call = Call(feed)
+            done.append(call)
+            what = describe_call(index, calls)
+            try:
+                value = call_model(the_model, plain, ids_tensor(feed.ids), cache,
+                                   attention_mask=ids_tensor(feed.attention_mask),
+                                   position_ids=ids_tensor(feed.position_ids))
+            except Exception as exc:  # noqa: BLE001 - the learner's error is the message
+                call.problem = failure(what, exc)
+                return done
+            call.logits, call.problem = logits_of(value, what)
+            if call.logits is None:
+                return done
+        return done
+    return staged_then_plain(run)
 
 
 # ---- generate_batch, watched -------------------------------------------------------------------
@@ -169,18 +165,17 @@ def run_generate(learner, prompts: list[list[int]], new_tokens: int, pad: int,
     if the_model is None:
         return None
     what = f"generate_batch(model, prompts, {new_tokens}, pad_token_id={pad}, eos_token_id={eos})"
-    for plain in (False, True):
+
+    def run(plain: bool) -> Generated:
         recorder = Recorder(the_model, plain)
         try:
             value = learner.generate_batch(recorder, [list(p) for p in prompts], new_tokens,
                                            pad_token_id=pad, eos_token_id=eos)
-        except Unstaged:
-            continue
         except Exception as exc:  # noqa: BLE001 - the learner's error is the message
             return Generated(None, failure(what, exc), recorder.seen)
         rows, problem = row_lists(value, len(prompts), what)
         return Generated(rows, problem, recorder.seen)
-    return None
+    return staged_then_plain(run)
 
 
 def row_lists(value, batch: int, what: str) -> tuple[list | None, str | None]:

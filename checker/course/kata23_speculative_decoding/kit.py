@@ -116,13 +116,15 @@ def run_speculative(learner, make_drafter, prompt: list, max_new: int, eos: int 
     model (kata 19's, the tiny Llama) seen through a recorder and the drafter through a wrapper.
     make_drafter(model) -> a drafter (the model as yours, unrecorded: an early-exit drafter's
     calls are not the full model's)."""
-    from checker.course.kata19_kv_cache.kit import Unstaged, failure, model
+    from checker.child.staging import staged_then_plain
+    from checker.course.kata19_kv_cache.kit import failure, model
     from checker.course.kata22_batched_generation.kit import Recorder
 
     the_model = model(learner)
     if the_model is None:
         return None
-    for plain in (False, True):
+
+    def attempt(plain: bool):
         run = Run()
         pending: list = []  # drafter calls since the last model call
 
@@ -152,8 +154,6 @@ def run_speculative(learner, make_drafter, prompt: list, max_new: int, eos: int 
         try:
             value = learner.speculative_generate(Watch(the_model, plain), np.array(prompt, np.int64),
                                                  max_new, drafted, eos_token_id=eos)
-        except Unstaged:
-            continue
         except Exception as exc:  # noqa: BLE001 - the learner's error is the message
             run.problem = failure(what, exc)
             return run
@@ -167,7 +167,7 @@ def run_speculative(learner, make_drafter, prompt: list, max_new: int, eos: int 
         except Exception:  # noqa: BLE001
             run.problem = f"{what} returned {value!r:.200}; expected two lists of ints."
         return run
-    return None
+    return staged_then_plain(attempt)
 
 
 def _ids(value):

@@ -105,7 +105,7 @@ def _watched(cls, chosen: list):
 def drive(learner, plan: Plan, steps: int) -> Driven | None:
     """Your Scheduler(model, plan.max_batch, pad, eos) run for `steps` steps: before step t, the
     requests arriving at t are submitted (in order) and those cancelled at t cancelled."""
-    from checker.child.staging import Unstaged
+    from checker.child.staging import staged_then_plain
     from checker.course.kata19_kv_cache.kit import failure
     from checker.course.kata22_batched_generation.kit import Recorder
 
@@ -114,7 +114,8 @@ def drive(learner, plan: Plan, steps: int) -> Driven | None:
     if the_model is None or cls is None:
         return None if cls is not None else Driven([], [], [], "step_24.py has no class Scheduler.")
     index = {rid: i for i, rid in enumerate(plan.ids)}
-    for plain in (False, True):
+
+    def attempt(plain: bool):
         recorder, chosen_now = Recorder(the_model, plain), []
         driven = Driven([], [], [])
         try:
@@ -152,12 +153,10 @@ def drive(learner, plan: Plan, steps: int) -> Driven | None:
                         return driven
                 driven.trace.append(tokens)
             return driven
-        except Unstaged:
-            continue
         except Exception as exc:  # noqa: BLE001 - the learner's error is the message
             driven.problem = failure(what, exc)
             return driven
-    return None
+    return staged_then_plain(attempt)
 
 
 # ---- what a wrong trace shows ------------------------------------------------------------------
